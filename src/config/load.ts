@@ -1,0 +1,98 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import yaml from 'js-yaml';
+import { z } from 'zod';
+import { SsssegError } from '../errors.ts';
+import { baseConfigSchema, type ExperimentConfig } from './schema.ts';
+import { METHODS, isMethodName } from '../methods/index.ts';
+
+type Plain = Record<string, unknown>;
+
+const isPlain = (v: unknown): v is Plain => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+async function readYaml(file: string): Promise<Plain> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch {
+    throw new SsssegError('config.missing', `config file ${file} not found`);
+  }
+  let doc: unknown;
+  try {
+    doc = yaml.load(text);
+  } catch (err) {
+    throw new SsssegError('config.yaml', `${file}: invalid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (!isPlain(doc)) throw new SsssegError('config.notMapping', `${file}: the top level must be a mapping`);
+  return doc;
+}
+
+/** Objects merge key by key; anything else (arrays included) replaces the base value. */
+export function mergeConfig(base: Plain, over: Plain): Plain {
+  const out: Plain = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    out[k] = isPlain(v) && isPlain(out[k]) ? mergeConfig(out[k] as Plain, v) : v;
+  }
+  return out;
+}
+
+/** `a.b.c=value`: the value is read as a YAML scalar/flow value (numbers, booleans, [lists]). */
+export function applyOverride(doc: Plain, assignment: string): Plain {
+  const eq = assignment.indexOf('=');
+  if (eq <= 0) throw new SsssegError('config.badSet', `--set "${assignment}" must look like key.path=value`);
+  const keys = assignment.slice(0, eq).split('.');
+  const value = yaml.load(assignment.slice(eq + 1)) ?? null;
+  let patch: Plain = { [keys[keys.length - 1]!]: value };
+  for (let i = keys.length - 2; i >= 0; i--) patch = { [keys[i]!]: patch };
+  return mergeConfig(doc, patch);
+}
+
+function formatIssue(file: string, issue: z.core.$ZodIssue, prefix: string[] = []): string {
+  const where = [...prefix, ...issue.path.map(String)].join('.');
+  if (issue.code === 'unrecognized_keys') {
+    const keys = issue.keys.map((k) => [...prefix, ...issue.path.map(String), k].join('.'));
+    return `${file}: unknown key ${keys.map((k) => `"${k}"`).join(', ')}`;
+  }
+  return `${file}: key "${where || '(top level)'}": ${issue.message}`;
+}
+
+function parseWith<T>(schema: z.ZodType<T>, value: unknown, file: string, prefix: string[] = []): T {
+  const r = schema.safeParse(value);
+  if (!r.success) {
+    throw new SsssegError('config.invalid', formatIssue(file, r.error.issues[0]!, prefix));
+  }
+  return r.data;
+}
+
+/** Read a YAML config with one level of `extends`, apply --set overrides, validate everything. */
+export async function loadConfig(file: string, overrides: string[] = [], methodOverride?: string): Promise<ExperimentConfig> {
+  let doc = await readYaml(file);
+  if (typeof doc['extends'] === 'string') {
+    const basePath = path.resolve(path.dirname(file), doc['extends']);
+    const base = await readYaml(basePath);
+    if ('extends' in base) {
+      throw new SsssegError('config.nestedExtends', `${basePath}: \`extends\` may only be one level deep (it is extended by ${file})`);
+    }
+    const { extends: _ignored, ...rest } = doc;
+    doc = mergeConfig(base, rest);
+  }
+  for (const o of overrides) doc = applyOverride(doc, o);
+  if (methodOverride) doc = { ...doc, method: methodOverride };
+  return validateConfig(doc, file);
+}
+
+export function validateConfig(doc: Plain, file: string): ExperimentConfig {
+  const method = doc['method'];
+  if (typeof method !== 'string' || !isMethodName(method)) {
+    throw new SsssegError(
+      'config.method',
+      `${file}: key "method" must be one of ${Object.keys(METHODS).join(', ')} (got ${JSON.stringify(method)})`,
+    );
+  }
+  const methodKeys = Object.fromEntries(Object.keys(METHODS).map((m) => [m, z.unknown().optional()]));
+  const strict = baseConfigSchema.extend(methodKeys).strict();
+  const base = parseWith(strict, doc, file);
+  const methodConfig = parseWith(METHODS[method].configSchema as z.ZodType<unknown>, doc[method] ?? {}, file, [method]);
+  const { extends: _e, ...clean } = base as typeof base & { extends?: unknown };
+  return { ...clean, methodConfig, source: file } as ExperimentConfig;
+}

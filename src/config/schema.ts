@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import { modelConfigSchema } from '../models/index.ts';
+import { weakAugSchema, strongAugSchema } from '../data/index.ts';
+
+/**
+ * The experiment config: defaults live here once (style.md, Avoid 3). Every object is strict so
+ * an unknown key is an error that names it. The method's own section (key = method name) is
+ * validated by that method's schema in load.ts.
+ */
+export const lossSchema = z
+  .object({
+    type: z.enum(['ce', 'ohem']).default('ce'),
+    ohem_thresh: z.number().min(0).max(1).default(0.7),
+    ohem_min_kept: z.number().int().nonnegative().default(100000),
+    aux_weight: z.number().nonnegative().default(0.4),
+  })
+  .strict();
+
+export const trainSchema = z
+  .object({
+    epochs: z.number().int().positive().optional(),
+    iterations: z.number().int().positive().optional(),
+    batch_size: z.number().int().positive().default(4),
+    unlabeled_batch_size: z.number().int().positive().optional(),
+    lr: z.number().positive().default(0.001),
+    head_lr_mult: z.number().positive().default(10),
+    momentum: z.number().min(0).max(1).default(0.9),
+    weight_decay: z.number().nonnegative().default(1e-4),
+    poly_power: z.number().nonnegative().default(0.9),
+    warmup_iters: z.number().int().nonnegative().default(0),
+    /** samples per epoch: the unlabeled set's size (labeled oversampled to it), the labeled set's, or a number */
+    epoch_length: z.union([z.enum(['unlabeled', 'labeled']), z.number().int().positive()]).default('unlabeled'),
+    /** repeat the labeled list until it has at least this many ids (ST++ doubles lists < 200) */
+    checkpoint_every: z.number().int().nonnegative().default(0),
+    val_every_epochs: z.number().int().nonnegative().default(1),
+    val_limit: z.number().int().positive().optional(),
+    loss: lossSchema.default(lossSchema.parse({})),
+  })
+  .strict()
+  .refine((t) => (t.epochs == null) !== (t.iterations == null), {
+    message: 'set exactly one of train.epochs and train.iterations',
+  });
+
+export const evalSchema = z
+  .object({
+    mode: z.enum(['whole', 'center-crop', 'sliding']).default('whole'),
+    crop: z.number().int().positive().optional(),
+    stride: z.number().int().positive().optional(),
+    scales: z.array(z.number().positive()).default([1]),
+    flip: z.boolean().default(false),
+    absent_as_zero: z.boolean().default(false),
+  })
+  .strict();
+
+export const dataSchema = z
+  .object({
+    crop: z.number().int().positive().default(321),
+    weak: weakAugSchema.default(weakAugSchema.parse({})),
+    strong: strongAugSchema.default(strongAugSchema.parse({})),
+    /** keep decoded images in memory (small data sets) */
+    cache: z.boolean().default(true),
+    prefetch: z.number().int().nonnegative().default(2),
+  })
+  .strict();
+
+export const baseConfigSchema = z.object({
+  method: z.string(),
+  seed: z.number().int().default(0),
+  model: modelConfigSchema,
+  data: dataSchema.default(dataSchema.parse({})),
+  train: trainSchema,
+  eval: evalSchema.default(evalSchema.parse({})),
+});
+
+export type TrainConfig = z.infer<typeof trainSchema>;
+export type EvalConfig = z.infer<typeof evalSchema>;
+export type DataConfig = z.infer<typeof dataSchema>;
+
+/** A validated config; `methodConfig` is the method's section after its own schema. */
+export type ExperimentConfig = z.infer<typeof baseConfigSchema> & {
+  methodConfig: unknown;
+  /** the file it came from (for messages and the run folder) */
+  source: string;
+};

@@ -1,0 +1,68 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+export const IGNORE = 255;
+
+/** Bilinear resize of NHWC logits to h×w with align_corners=true, as all anchor repos do. */
+export function upsampleLogits(logits: tf.Tensor4D, h: number, w: number): tf.Tensor4D {
+  if (logits.shape[1] === h && logits.shape[2] === w) return logits;
+  return tf.image.resizeBilinear(logits, [h, w], true);
+}
+
+/**
+ * Per-pixel cross-entropy and the valid mask. Ignored labels are clamped to class 0 for the
+ * gather and then masked out, so they contribute neither loss nor gradient.
+ */
+export function pixelCrossEntropy(logits: tf.Tensor4D, labels: tf.Tensor3D, ignore = IGNORE): { loss: tf.Tensor3D; valid: tf.Tensor3D } {
+  return tf.tidy(() => {
+    const c = logits.shape[3];
+    const valid = tf.cast(tf.notEqual(labels, ignore), 'float32') as tf.Tensor3D;
+    const safe = tf.cast(tf.where(tf.notEqual(labels, ignore), labels, tf.zerosLike(labels)), 'int32');
+    const logp = tf.logSoftmax(logits, -1);
+    const picked = tf.sum(tf.mul(logp, tf.oneHot(safe, c)), -1);
+    const loss = tf.mul(tf.neg(picked), valid) as tf.Tensor3D;
+    return { loss, valid };
+  });
+}
+
+/** Mean CE over non-ignored pixels (PyTorch CrossEntropyLoss(ignore_index=255)); logits are upsampled to the label size. */
+export function crossEntropy(logits: tf.Tensor4D, labels: tf.Tensor3D, ignore = IGNORE): tf.Scalar {
+  return tf.tidy(() => {
+    const up = upsampleLogits(logits, labels.shape[1], labels.shape[2]);
+    const { loss, valid } = pixelCrossEntropy(up, labels, ignore);
+    return tf.div(tf.sum(loss), tf.maximum(tf.sum(valid), 1)) as tf.Scalar;
+  });
+}
+
+/**
+ * OHEM CE (U2PL/UniMatch `OhemCrossEntropy2dTensor`): keep pixels whose ground-truth probability
+ * is ≤ max(thresh, p of the min_kept-th hardest pixel); keep all when fewer than min_kept are valid.
+ * The threshold is found on the CPU from detached probabilities; only the mask enters the graph.
+ */
+export function ohemCrossEntropy(logits: tf.Tensor4D, labels: tf.Tensor3D, thresh = 0.7, minKept = 100000, ignore = IGNORE): tf.Scalar {
+  return tf.tidy(() => {
+    const up = upsampleLogits(logits, labels.shape[1], labels.shape[2]);
+    const { loss, valid } = pixelCrossEntropy(up, labels, ignore);
+    const gtProb = tf.exp(tf.neg(loss));
+    const probs = gtProb.dataSync();
+    const validData = valid.dataSync();
+    const vals: number[] = [];
+    for (let i = 0; i < probs.length; i++) if (validData[i]! > 0) vals.push(probs[i]!);
+    let keep: tf.Tensor = valid;
+    if (vals.length > minKept && minKept > 0) {
+      vals.sort((a, b) => a - b);
+      const kth = vals[Math.min(minKept, vals.length) - 1]!;
+      const threshold = Math.max(thresh, kth);
+      keep = tf.mul(valid, tf.cast(tf.lessEqual(gtProb, threshold), 'float32'));
+    }
+    return tf.div(tf.sum(tf.mul(loss, keep)), tf.maximum(tf.sum(keep), 1)) as tf.Scalar;
+  });
+}
+
+/** Confidence-masked CE summed over kept pixels and divided by `denominator` pixels (FixMatch/UniMatch style). */
+export function maskedCrossEntropy(logits: tf.Tensor4D, labels: tf.Tensor3D, weight: tf.Tensor3D, denominator: tf.Scalar | number): tf.Scalar {
+  return tf.tidy(() => {
+    const up = upsampleLogits(logits, labels.shape[1], labels.shape[2]);
+    const { loss } = pixelCrossEntropy(up, labels);
+    return tf.div(tf.sum(tf.mul(loss, weight)), tf.maximum(denominator, 1)) as tf.Scalar;
+  });
+}

@@ -1,0 +1,20 @@
+import type { Method } from './types.ts';
+import { sup } from './sup.ts';
+
+/**
+ * Every method, by the name used in configs and `--method`. The CLI choices, the config union and
+ * `--help` come from here; a method missing from this literal cannot be selected (style.md, Imitate 3).
+ */
+export const METHODS = {
+  sup,
+} satisfies Record<string, Method<never, never>>;
+
+export type MethodName = keyof typeof METHODS;
+
+export function isMethodName(name: string): name is MethodName {
+  return Object.hasOwn(METHODS, name);
+}
+
+export function getMethod(name: MethodName): Method<unknown, unknown> {
+  return METHODS[name] as unknown as Method<unknown, unknown>;
+}

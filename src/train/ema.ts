@@ -1,0 +1,20 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { SegNet } from '../models/index.ts';
+
+/**
+ * teacher ← decay·teacher + (1−decay)·student. U2PL and Mean Teacher average parameters only
+ * (the teacher's BN statistics come from its own train-mode forwards); PS-MT averages the whole
+ * state dict, BN buffers included — hence `buffers`.
+ */
+export function emaUpdate(teacher: SegNet, student: SegNet, decay: number, opts: { buffers: boolean }): void {
+  const t = teacher.params();
+  const s = student.params();
+  tf.tidy(() => {
+    for (let i = 0; i < t.length; i++) {
+      const tp = t[i]!;
+      const isBuffer = tp.kind === 'running_mean' || tp.kind === 'running_var';
+      if (isBuffer && !opts.buffers) continue;
+      tp.variable.assign(tf.add(tf.mul(tp.variable, decay), tf.mul(s[i]!.variable, 1 - decay)));
+    }
+  });
+}

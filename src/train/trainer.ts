@@ -1,0 +1,184 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Io } from '../cli/context.ts';
+import type { BackendInfo } from '../backend/index.ts';
+import type { ExperimentConfig } from '../config/schema.ts';
+import type { PreparedDataset, ResolvedSplit } from '../data/index.ts';
+import { buildSegNet, loadPretrained, type SegNet } from '../models/index.ts';
+import { getMethod, type MethodName } from '../methods/index.ts';
+import type { StepContext, TrainBatch } from '../methods/types.ts';
+import { Rng } from '../util/rng.ts';
+import { SsssegError } from '../errors.ts';
+import { Sgd } from './optimizer.ts';
+import { polyLr } from './schedule.ts';
+import { makeReporter } from './reporter.ts';
+import { openRunDir, writeResolvedConfig, type RunDir } from './run-dir.ts';
+import { BatchStreams, planSchedule, type Schedule } from './batches.ts';
+import { saveTrainState, loadTrainState } from './state.ts';
+import { validate, type ValidationResult } from './validate.ts';
+
+export interface TrainOptions {
+  cfg: ExperimentConfig;
+  data: PreparedDataset;
+  split: ResolvedSplit;
+  outDir: string;
+  resume: boolean;
+  force: boolean;
+  pretrained?: string;
+  io: Io;
+  backend: BackendInfo;
+  /** aborted on SIGINT: the trainer writes a checkpoint and returns */
+  signal?: AbortSignal;
+}
+
+export interface TrainSummary {
+  runDir: string;
+  iterations: number;
+  completed: boolean;
+  wallTimeS: number;
+  best?: ValidationResult;
+  final?: ValidationResult;
+}
+
+/** The loop every method shares: data, LR, optimizer, checkpoints, validation, logging. */
+export async function train(opts: TrainOptions): Promise<TrainSummary> {
+  const { cfg, io } = opts;
+  const method = getMethod(cfg.method as MethodName);
+  const needs = method.dataNeeds(cfg.methodConfig);
+  if (needs.unlabeled && opts.split.unlabeled.length === 0) {
+    throw new SsssegError('train.noUnlabeled', `method ${cfg.method} needs unlabeled images but split ${opts.split.name} has none`);
+  }
+  const run = await openRunDir(opts.outDir, { resume: opts.resume, force: opts.force });
+  await writeResolvedConfig(run, { ...cfg, methodConfig: undefined, [cfg.method]: cfg.methodConfig });
+  const schedule = planSchedule(cfg, opts.split, needs);
+  const numClasses = opts.data.classes.length;
+  const rng = new Rng(cfg.seed);
+  let netCount = 0;
+  const buildNet = async (seedOffset = 0): Promise<SegNet> => {
+    const net = buildSegNet(cfg.model, numClasses, cfg.seed * 1000 + netCount++ * 17 + seedOffset);
+    const weights = opts.pretrained ?? cfg.model.pretrained ?? undefined;
+    if (weights) {
+      const r = await loadPretrained(net, weights);
+      if (netCount === 1) io.err(`pretrained ${weights}: ${r.loaded} tensors, ${r.missing.length} missing, ${r.unexpected.length} unexpected`);
+    }
+    return net;
+  };
+  const state = await method.init({ cfg, numClasses, rng: rng.fork(), buildNet }, cfg.methodConfig);
+  const netEntries = () => Object.entries(method.nets(state));
+  const sgd = new Sgd({ momentum: cfg.train.momentum, weightDecay: cfg.train.weight_decay, headLrMult: cfg.train.head_lr_mult });
+  let start = 0;
+  let best: ValidationResult | undefined;
+  if (opts.resume) {
+    const restored = await loadTrainState(run.file('last'), { method, state, sgd, nets: netEntries(), rng });
+    start = restored.iteration;
+    best = restored.best;
+    io.err(`resuming ${run.dir} at iteration ${start}/${schedule.totalIters}`);
+  }
+  io.err(
+    `${cfg.method}: ${schedule.totalIters} iterations (${schedule.epochs} epochs × ${schedule.itersPerEpoch}), ` +
+      `batch ${cfg.train.batch_size}${needs.unlabeled ? ` + ${schedule.unlabeledBatch} unlabeled` : ''}, lr ${cfg.train.lr}, backend ${opts.backend.name}`,
+  );
+  const streams = new BatchStreams(opts.data, opts.split, cfg, needs, schedule);
+  const t0 = Date.now();
+  const result = await loop({ opts, run, schedule, streams, method, state, sgd, rng, start, best, netEntries });
+  streams.close();
+  const wallTimeS = (Date.now() - t0) / 1000;
+  method.dispose(state);
+  sgd.dispose();
+  return { runDir: run.dir, iterations: result.iteration, completed: result.completed, wallTimeS, best: result.best, final: result.final };
+}
+
+interface LoopArgs {
+  opts: TrainOptions;
+  run: RunDir;
+  schedule: Schedule;
+  streams: BatchStreams;
+  method: ReturnType<typeof getMethod>;
+  state: unknown;
+  sgd: Sgd;
+  rng: Rng;
+  start: number;
+  best?: ValidationResult;
+  netEntries: () => [string, SegNet][];
+}
+
+async function loop(a: LoopArgs): Promise<{ iteration: number; completed: boolean; best?: ValidationResult; final?: ValidationResult }> {
+  const { opts, run, schedule, method, state, sgd, rng } = a;
+  const { cfg, io } = opts;
+  const reporter = makeReporter(io, schedule.totalIters, cfg.method);
+  let best = a.best;
+  let final: ValidationResult | undefined;
+  let lastTime = Date.now();
+  let it = a.start;
+  const save = (file: string, iteration: number) =>
+    saveTrainState(file, { cfg, data: opts.data, method, state, sgd, nets: a.netEntries(), rng, iteration, epoch: Math.floor(iteration / schedule.itersPerEpoch), best });
+  try {
+    for (; it < schedule.totalIters; it++) {
+      if (opts.signal?.aborted) {
+        await save(run.file('last'), it);
+        reporter.message(`interrupted: checkpoint written at iteration ${it} (continue with --resume ${run.dir})`);
+        return { iteration: it, completed: false, best };
+      }
+      const epoch = Math.floor(it / schedule.itersPerEpoch);
+      if (it % schedule.itersPerEpoch === 0) method.onEpochStart?.(state, epoch);
+      const lr = polyLr(cfg.train.lr, it, schedule.totalIters, cfg.train.poly_power, cfg.train.warmup_iters);
+      const logs: Record<string, number> = {};
+      const batch = await a.streams.batch(it);
+      const ctx: StepContext = {
+        iteration: it,
+        epoch,
+        totalEpochs: schedule.epochs,
+        itersPerEpoch: schedule.itersPerEpoch,
+        totalIters: schedule.totalIters,
+        rng: a.streams.stepRng(it),
+        minimize: (loss, nets) => sgd.minimize(loss, nets.map((n) => [nameOf(a.netEntries(), n), n]), lr),
+        log: (name, value) => {
+          logs[name] = value;
+        },
+      };
+      try {
+        method.step(state, batch, ctx);
+      } finally {
+        disposeBatch(batch);
+      }
+      const now = Date.now();
+      const dt = Math.max(now - lastTime, 1);
+      lastTime = now;
+      const itPerSec = 1000 / dt;
+      reporter.update({ iteration: it + 1, total: schedule.totalIters, epoch, lr, itPerSec, logs });
+      await run.appendLog({ it: it + 1, epoch, lr, ...logs, sec: dt / 1000, time: new Date(now).toISOString() });
+      const done = it + 1;
+      if (cfg.train.checkpoint_every > 0 && done % cfg.train.checkpoint_every === 0) await save(run.file('last'), done);
+      const epochEnd = done % schedule.itersPerEpoch === 0 || done === schedule.totalIters;
+      const ep = Math.ceil(done / schedule.itersPerEpoch);
+      const valNow = epochEnd && cfg.train.val_every_epochs > 0 && (ep % cfg.train.val_every_epochs === 0 || done === schedule.totalIters);
+      if (valNow) {
+        const { name, net } = method.evalNet(state, epoch);
+        const v = await validate(net, opts.data, cfg, { limit: cfg.train.val_limit, iteration: done, net: name });
+        await run.appendLog({ it: done, epoch, val_miou: v.miou, val_pixel_acc: v.pixelAcc, val_net: name });
+        reporter.message(`epoch ${ep}: val mIoU ${(v.miou * 100).toFixed(2)} (${name})`);
+        final = v;
+        if (!best || v.miou > best.miou) {
+          best = v;
+          await save(run.file('best'), done);
+        }
+      }
+    }
+    await save(run.file('last'), it);
+    return { iteration: it, completed: true, best, final };
+  } finally {
+    reporter.stop();
+  }
+}
+
+function nameOf(entries: [string, SegNet][], net: SegNet): string {
+  const hit = entries.find(([, n]) => n === net);
+  if (!hit) throw new Error('minimize() was given a network the method does not list in nets()');
+  return hit[0];
+}
+
+function disposeBatch(b: TrainBatch): void {
+  for (const part of [b.labeled, b.unlabeled, b.unlabeledMix]) {
+    if (!part) continue;
+    tf.dispose([part.x, part.y, ...part.strong, ...part.boxes, ...(part.ignore ? [part.ignore] : [])]);
+  }
+}
