@@ -82,7 +82,7 @@ export async function initBackend(requested: BackendChoice): Promise<BackendInfo
     throw new SsssegError('backend.initFailed', `backend "${name}" (${provider}) failed to initialise`);
   }
   await tf.ready();
-  installKernels(name);
+  await installKernels(name);
   const isWasm = name === 'wasm';
   return {
     name,

@@ -64,17 +64,27 @@ function parseWith<T>(schema: z.ZodType<T>, value: unknown, file: string, prefix
   return r.data;
 }
 
-/** Read a YAML config with one level of `extends`, apply --set overrides, validate everything. */
+/**
+ * Read a YAML config with one level of `extends` (a file or a list of files merged in order, e.g. a
+ * model fragment then a data-set base), apply --set overrides, validate everything.
+ */
 export async function loadConfig(file: string, overrides: string[] = [], methodOverride?: string): Promise<ExperimentConfig> {
   let doc = await readYaml(file);
-  if (typeof doc['extends'] === 'string') {
-    const basePath = path.resolve(path.dirname(file), doc['extends']);
-    const base = await readYaml(basePath);
-    if ('extends' in base) {
-      throw new SsssegError('config.nestedExtends', `${basePath}: \`extends\` may only be one level deep (it is extended by ${file})`);
+  const ext = doc['extends'];
+  if (ext !== undefined) {
+    const list = typeof ext === 'string' ? [ext] : Array.isArray(ext) && ext.every((e) => typeof e === 'string') ? (ext as string[]) : null;
+    if (!list) throw new SsssegError('config.invalid', `${file}: key "extends" must be a file name or a list of file names`);
+    let merged: Plain = {};
+    for (const rel of list) {
+      const basePath = path.resolve(path.dirname(file), rel);
+      const base = await readYaml(basePath);
+      if ('extends' in base) {
+        throw new SsssegError('config.nestedExtends', `${basePath}: \`extends\` may only be one level deep (it is extended by ${file})`);
+      }
+      merged = mergeConfig(merged, base);
     }
     const { extends: _ignored, ...rest } = doc;
-    doc = mergeConfig(base, rest);
+    doc = mergeConfig(merged, rest);
   }
   for (const o of overrides) doc = applyOverride(doc, o);
   if (methodOverride) doc = { ...doc, method: methodOverride };
@@ -95,4 +105,10 @@ export function validateConfig(doc: Plain, file: string): ExperimentConfig {
   const methodConfig = parseWith(METHODS[method].configSchema as z.ZodType<unknown>, doc[method] ?? {}, file, [method]);
   const { extends: _e, ...clean } = base as typeof base & { extends?: unknown };
   return { ...clean, methodConfig, source: file } as ExperimentConfig;
+}
+
+/** The config as a user would write it (method section under its own key), for run folders and checkpoints. */
+export function toPlainConfig(cfg: ExperimentConfig): Record<string, unknown> {
+  const { methodConfig, source: _source, ...rest } = cfg;
+  return { ...rest, [cfg.method]: methodConfig };
 }

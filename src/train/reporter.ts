@@ -36,7 +36,8 @@ export function makeReporter(io: Io, total: number, label: string): Reporter {
     bar.start(total, 0, { terms: '' });
     return {
       update: (u) => bar.update(u.iteration, { terms: describe(u) }),
-      message: (line) => bar.log(line + '\n'),
+      // SingleBar has no log(): clear the bar's line, print, and let the next update redraw it
+      message: (line) => io.err(`\r\x1b[K${line}`),
       stop: () => bar.stop(),
     };
   }

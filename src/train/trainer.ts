@@ -3,7 +3,8 @@ import type { Io } from '../cli/context.ts';
 import type { BackendInfo } from '../backend/index.ts';
 import type { ExperimentConfig } from '../config/schema.ts';
 import type { PreparedDataset, ResolvedSplit } from '../data/index.ts';
-import { buildSegNet, loadPretrained, type SegNet } from '../models/index.ts';
+import { buildSegNet, type SegNet } from '../models/index.ts';
+import { loadPretrained } from '../models/pretrained.ts';
 import { getMethod, type MethodName } from '../methods/index.ts';
 import type { StepContext, TrainBatch } from '../methods/types.ts';
 import { Rng } from '../util/rng.ts';
@@ -11,8 +12,11 @@ import { SsssegError } from '../errors.ts';
 import { Sgd } from './optimizer.ts';
 import { polyLr } from './schedule.ts';
 import { makeReporter } from './reporter.ts';
+import { toPlainConfig } from '../config/load.ts';
 import { openRunDir, writeResolvedConfig, type RunDir } from './run-dir.ts';
-import { BatchStreams, planSchedule, type Schedule } from './batches.ts';
+import { BatchStreams, type PseudoLabels } from './batches.ts';
+import path from 'node:path';
+import { planSchedule, type Schedule } from './schedule-plan.ts';
 import { saveTrainState, loadTrainState } from './state.ts';
 import { validate, type ValidationResult } from './validate.ts';
 
@@ -28,6 +32,12 @@ export interface TrainOptions {
   backend: BackendInfo;
   /** aborted on SIGINT: the trainer writes a checkpoint and returns */
   signal?: AbortSignal;
+  /** extra labeled images with pseudo-masks on disk (ST / ST++ re-training) */
+  pseudo?: PseudoLabels;
+  /** also keep `ckpt-e<epoch>.bin` when these epochs complete (ST++ teacher at E/3, 2E/3, E) */
+  saveAtEpochs?: number[];
+  /** behave as if interrupted when this iteration is reached (tests of --resume, time-boxed runs) */
+  stopAt?: number;
 }
 
 export interface TrainSummary {
@@ -48,8 +58,8 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     throw new SsssegError('train.noUnlabeled', `method ${cfg.method} needs unlabeled images but split ${opts.split.name} has none`);
   }
   const run = await openRunDir(opts.outDir, { resume: opts.resume, force: opts.force });
-  await writeResolvedConfig(run, { ...cfg, methodConfig: undefined, [cfg.method]: cfg.methodConfig });
-  const schedule = planSchedule(cfg, opts.split, needs);
+  await writeResolvedConfig(run, toPlainConfig(cfg));
+  const schedule = planSchedule(cfg, { labeled: [...opts.split.labeled, ...(opts.pseudo?.ids ?? [])], unlabeled: opts.split.unlabeled }, needs);
   const numClasses = opts.data.classes.length;
   const rng = new Rng(cfg.seed);
   let netCount = 0;
@@ -77,7 +87,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     `${cfg.method}: ${schedule.totalIters} iterations (${schedule.epochs} epochs × ${schedule.itersPerEpoch}), ` +
       `batch ${cfg.train.batch_size}${needs.unlabeled ? ` + ${schedule.unlabeledBatch} unlabeled` : ''}, lr ${cfg.train.lr}, backend ${opts.backend.name}`,
   );
-  const streams = new BatchStreams(opts.data, opts.split, cfg, needs, schedule);
+  const streams = new BatchStreams(opts.data, opts.split, cfg, needs, schedule, opts.pseudo);
   const t0 = Date.now();
   const result = await loop({ opts, run, schedule, streams, method, state, sgd, rng, start, best, netEntries });
   streams.close();
@@ -113,7 +123,7 @@ async function loop(a: LoopArgs): Promise<{ iteration: number; completed: boolea
     saveTrainState(file, { cfg, data: opts.data, method, state, sgd, nets: a.netEntries(), rng, iteration, epoch: Math.floor(iteration / schedule.itersPerEpoch), best });
   try {
     for (; it < schedule.totalIters; it++) {
-      if (opts.signal?.aborted) {
+      if (opts.signal?.aborted || it === opts.stopAt) {
         await save(run.file('last'), it);
         reporter.message(`interrupted: checkpoint written at iteration ${it} (continue with --resume ${run.dir})`);
         return { iteration: it, completed: false, best };
@@ -150,6 +160,7 @@ async function loop(a: LoopArgs): Promise<{ iteration: number; completed: boolea
       if (cfg.train.checkpoint_every > 0 && done % cfg.train.checkpoint_every === 0) await save(run.file('last'), done);
       const epochEnd = done % schedule.itersPerEpoch === 0 || done === schedule.totalIters;
       const ep = Math.ceil(done / schedule.itersPerEpoch);
+      if (epochEnd && opts.saveAtEpochs?.includes(ep)) await save(path.join(run.dir, `ckpt-e${ep}.bin`), done);
       const valNow = epochEnd && cfg.train.val_every_epochs > 0 && (ep % cfg.train.val_every_epochs === 0 || done === schedule.totalIters);
       if (valNow) {
         const { name, net } = method.evalNet(state, epoch);

@@ -29,6 +29,11 @@ export class Rng {
     return [this.s[0]!, this.s[1]!, this.s[2]!, this.s[3]!];
   }
 
+  /** Continue from a state saved by `state()` (resume). */
+  restore(state: RngState): void {
+    this.s.set(state);
+  }
+
   /** Uniform uint32. */
   nextU32(): number {
     const s = this.s;
@@ -82,4 +87,20 @@ export class Rng {
 
 function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
+}
+
+/**
+ * An independent generator for one (seed, stream, ...index) tuple. Batches and per-step draws are
+ * derived this way, so iteration k's randomness does not depend on how many numbers earlier
+ * iterations consumed — a resumed run needs only the iteration to draw the same data.
+ */
+export function deriveRng(seed: number, ...parts: number[]): Rng {
+  let h = Math.imul(seed ^ 0x2545f491, 0x9e3779b1) >>> 0;
+  for (const p of parts) {
+    h = Math.imul(h ^ (p >>> 0), 0x85ebca6b) >>> 0;
+    h = (h ^ (h >>> 13)) >>> 0;
+    h = Math.imul(h, 0xc2b2ae35) >>> 0;
+    h = (h ^ (h >>> 16)) >>> 0;
+  }
+  return new Rng(h);
 }

@@ -1,7 +1,44 @@
 /**
- * Kernels and gradients that tfjs 4.22 lacks or runs slowly on some backends
- * (wasm Conv2DBackpropFilter/Input, dilated conv gradients). Installed once per backend.
+ * Kernels and gradients that tfjs 4.22 lacks or runs slowly on some backends: all of tfjs-core's
+ * gradients (not in its Node bundle, see core-gradients.ts), gradients of dilated convs on every
+ * backend, and wasm Conv2DBackpropFilter/Input built on XNNPACK forward convs.
  */
-export function installKernels(_backend: string): void {
-  // filled in by the conv-gradient work (issue #2)
+import * as tf from '@tensorflow/tfjs-core';
+import { loadCoreGradients } from './core-gradients.ts';
+import { conv2DGradConfig } from './conv-gradient.ts';
+import { wasmAtrousConv2D } from './wasm-atrous-conv.ts';
+import { wasmConvBackpropKernels } from './wasm-conv-backprop.ts';
+
+const kernelsDone = new Set<string>();
+let gradientsDone: Promise<void> | null = null;
+
+/** Registers `config`, replacing an existing kernel of the same name without tfjs's warning. */
+function replaceKernel(config: tf.KernelConfig): void {
+  if (tf.getKernel(config.kernelName, config.backendName) != null) {
+    tf.unregisterKernel(config.kernelName, config.backendName);
+  }
+  tf.registerKernel(config);
+}
+
+async function installGradients(): Promise<void> {
+  await loadCoreGradients();
+  // gradients are global, not per backend; ours must come after tfjs-core's to override them
+  tf.registerGradient(conv2DGradConfig);
+}
+
+/**
+ * Idempotent; initBackend must await it after `backend` is active (training needs the
+ * gradients, which load asynchronously).
+ */
+export async function installKernels(backend: string): Promise<void> {
+  if (!kernelsDone.has(backend)) {
+    kernelsDone.add(backend);
+    if (backend === 'wasm') {
+      wasmConvBackpropKernels.forEach(replaceKernel);
+      const conv = tf.getKernel(tf.Conv2D, 'wasm');
+      if (conv) replaceKernel(wasmAtrousConv2D(conv));
+    }
+  }
+  gradientsDone ??= installGradients();
+  await gradientsDone;
 }

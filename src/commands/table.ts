@@ -1,0 +1,205 @@
+/**
+ * `sssseg table`: gather run folders' results.json into a paper-style table (rows = method,
+ * columns = split, cells = metric ×100), with the gain of each method over SupOnly.
+ */
+import type { Io } from '../cli/context.ts';
+import { SsssegError } from '../errors.ts';
+import { writeFileAtomic } from '../io/atomic.ts';
+import { markdownTable, readRunResults, toCsv, type RunResults } from '../io/results.ts';
+
+export const TABLE_METRICS = ['miou', 'pixel_acc'] as const;
+export type TableMetric = (typeof TABLE_METRICS)[number];
+
+export interface TableOptions {
+  runs: string[];
+  /** write `<out>.md` and `<out>.csv` (a trailing .md or .csv on the prefix is dropped) */
+  out?: string;
+  /** write the CSV to this file */
+  csv?: string;
+  metric?: TableMetric;
+  /** warn about and skip folders without a readable results.json instead of failing */
+  skipMissing?: boolean;
+}
+
+export interface TableCell {
+  /** mean over the runs of this method and column, as a fraction */
+  value: number;
+  runs: number;
+}
+
+export interface TableResult {
+  metric: TableMetric;
+  /** method ids, SupOnly (`sup`) first */
+  methods: string[];
+  /** column labels: split, or dataset/split when several data sets are mixed */
+  columns: string[];
+  cells: Record<string, Record<string, TableCell>>;
+  /** method → column → gain over SupOnly (fraction), where both exist */
+  gains: Record<string, Record<string, number>>;
+  markdown: string;
+  csv: string;
+  files: string[];
+  skipped: string[];
+}
+
+/** Baseline method id: the supervised-only run of a split. */
+export const SUP_METHOD = 'sup';
+
+const DISPLAY: Record<string, string> = {
+  sup: 'SupOnly',
+  u2pl: 'U2PL',
+  unimatch: 'UniMatch',
+  fixmatch: 'FixMatch',
+  cps: 'CPS',
+  mt: 'Mean Teacher',
+  cutmix: 'CutMix-Seg',
+  psmt: 'PS-MT',
+  st: 'ST',
+  stpp: 'ST++',
+  ucc: 'UCC',
+};
+
+export const displayMethod = (m: string): string => DISPLAY[m] ?? m;
+
+export async function runTable(opts: TableOptions, io: Io): Promise<TableResult> {
+  const metric = opts.metric ?? 'miou';
+  if (!(TABLE_METRICS as readonly string[]).includes(metric)) {
+    throw new SsssegError('table.metric', `unknown metric "${metric}"; choose one of ${TABLE_METRICS.join(', ')}`);
+  }
+  const { results, skipped } = await gather(opts.runs, Boolean(opts.skipMissing), io);
+  const multiDataset = new Set(results.map((r) => r.dataset)).size > 1;
+  const columnOf = (r: RunResults) => (multiDataset ? `${r.dataset}/${r.split}` : r.split);
+  const columns = orderColumns(results, columnOf);
+  const methods = orderMethods(results.map((r) => r.method));
+  const cells = averageCells(results, columnOf, metric);
+  const gains = gainsOverSup(cells, methods, columns);
+  const markdown = renderMarkdown(metric, methods, columns, cells, gains);
+  const csv = renderCsv(methods, columns, cells, gains);
+  io.out(markdown);
+  const files: string[] = [];
+  const write = async (file: string, text: string) => {
+    await writeFileAtomic(file, text);
+    files.push(file);
+  };
+  if (opts.out) {
+    const prefix = opts.out.replace(/\.(md|csv)$/i, '');
+    await write(`${prefix}.md`, markdown + '\n');
+    await write(`${prefix}.csv`, csv);
+  }
+  if (opts.csv) await write(opts.csv, csv);
+  if (files.length > 0) io.err(`wrote ${files.join(' and ')}`);
+  return { metric, methods, columns, cells, gains, markdown, csv, files, skipped };
+}
+
+async function gather(runs: string[], skipMissing: boolean, io: Io): Promise<{ results: RunResults[]; skipped: string[] }> {
+  if (runs.length === 0) throw new SsssegError('table.noRuns', 'no run folders given');
+  const results: RunResults[] = [];
+  const skipped: string[] = [];
+  for (const dir of runs) {
+    try {
+      results.push(await readRunResults(dir));
+    } catch (err) {
+      if (!skipMissing || !(err instanceof SsssegError) || !err.code.startsWith('results.')) throw err;
+      io.err(`warning: skipping ${dir}: ${err.message}`);
+      skipped.push(dir);
+    }
+  }
+  if (results.length === 0) throw new SsssegError('table.empty', `none of the ${runs.length} run folders has a readable results.json`);
+  return { results, skipped };
+}
+
+/** Orders "92, 183, 1464" and "1_16, 1_8, 1/4" by label count or fraction; otherwise first seen. */
+function orderColumns(results: RunResults[], columnOf: (r: RunResults) => string): string[] {
+  const datasets = [...new Set(results.map((r) => r.dataset))];
+  const seen = new Map<string, { dataset: number; split: string; first: number }>();
+  results.forEach((r, i) => {
+    const col = columnOf(r);
+    if (!seen.has(col)) seen.set(col, { dataset: datasets.indexOf(r.dataset), split: r.split, first: i });
+  });
+  const entries = [...seen.entries()];
+  const numeric = entries.every(([, e]) => !Number.isNaN(splitSize(e.split)));
+  entries.sort(([, a], [, b]) => a.dataset - b.dataset || (numeric ? splitSize(a.split) - splitSize(b.split) : a.first - b.first));
+  return entries.map(([col]) => col);
+}
+
+/** Labelled fraction or count of a split name ("1/8", "1_8", "92", "u2pl/92"); "all" last; NaN otherwise. */
+function splitSize(split: string): number {
+  if (split === 'all' || split === 'full') return Number.POSITIVE_INFINITY;
+  const frac = /^(\d+)[_/-](\d+)$/.exec(split);
+  if (frac) return Number(frac[1]) / Number(frac[2]);
+  // an imported official partition is named after its source and label count, e.g. "u2pl/92"
+  const count = /^(?:[A-Za-z][\w-]*\/)?(\d+(?:\.\d+)?)$/.exec(split);
+  return count ? Number(count[1]) : Number.NaN;
+}
+
+function orderMethods(all: string[]): string[] {
+  const unique = [...new Set(all)];
+  return [...unique.filter((m) => m === SUP_METHOD), ...unique.filter((m) => m !== SUP_METHOD)];
+}
+
+function averageCells(results: RunResults[], columnOf: (r: RunResults) => string, metric: TableMetric): TableResult['cells'] {
+  const sums: Record<string, Record<string, { sum: number; n: number }>> = {};
+  for (const r of results) {
+    const col = columnOf(r);
+    const slot = ((sums[r.method] ??= {})[col] ??= { sum: 0, n: 0 });
+    slot.sum += r.metrics[metric];
+    slot.n += 1;
+  }
+  const cells: TableResult['cells'] = {};
+  for (const [method, cols] of Object.entries(sums)) {
+    cells[method] = Object.fromEntries(Object.entries(cols).map(([c, s]) => [c, { value: s.sum / s.n, runs: s.n }]));
+  }
+  return cells;
+}
+
+function gainsOverSup(cells: TableResult['cells'], methods: string[], columns: string[]): TableResult['gains'] {
+  const gains: TableResult['gains'] = {};
+  const sup = cells[SUP_METHOD];
+  if (!sup) return gains;
+  for (const m of methods) {
+    if (m === SUP_METHOD) continue;
+    for (const c of columns) {
+      const base = sup[c];
+      const cell = cells[m]?.[c];
+      if (base && cell) (gains[m] ??= {})[c] = cell.value - base.value;
+    }
+  }
+  return gains;
+}
+
+const pct = (v: number) => (v * 100).toFixed(2);
+const signed = (v: number) => `${v >= 0 ? '+' : '-'}${Math.abs(v * 100).toFixed(2)}`;
+
+function renderMarkdown(
+  metric: TableMetric,
+  methods: string[],
+  columns: string[],
+  cells: TableResult['cells'],
+  gains: TableResult['gains'],
+): string {
+  const rows = methods.map((m) => [
+    displayMethod(m),
+    ...columns.map((c) => {
+      const cell = cells[m]?.[c];
+      if (!cell) return '–';
+      return cell.runs > 1 ? `${pct(cell.value)} (n=${cell.runs})` : pct(cell.value);
+    }),
+  ]);
+  for (const m of methods) {
+    if (!gains[m]) continue;
+    rows.push([`gain of ${displayMethod(m)} over SupOnly`, ...columns.map((c) => (gains[m]![c] === undefined ? '–' : signed(gains[m]![c]!)))]);
+  }
+  const label = metric === 'miou' ? 'mIoU (%)' : 'pixel accuracy (%)';
+  const table = markdownTable(['Method', ...columns], rows, ['left', ...columns.map(() => 'right' as const)]);
+  return `${label}\n\n${table}`;
+}
+
+function renderCsv(methods: string[], columns: string[], cells: TableResult['cells'], gains: TableResult['gains']): string {
+  const rows: string[][] = [['method', ...columns]];
+  for (const m of methods) rows.push([displayMethod(m), ...columns.map((c) => (cells[m]?.[c] ? pct(cells[m]![c]!.value) : ''))]);
+  for (const m of methods) {
+    if (!gains[m]) continue;
+    rows.push([`gain ${displayMethod(m)} over SupOnly`, ...columns.map((c) => (gains[m]![c] === undefined ? '' : (gains[m]![c]! * 100).toFixed(2)))]);
+  }
+  return toCsv(rows);
+}

@@ -1,0 +1,103 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { z } from 'zod';
+import type { Method } from './types.ts';
+import type { SegNet } from '../models/index.ts';
+import type { TrainConfig } from '../config/schema.ts';
+import { supervisedLoss } from '../losses/supervised.ts';
+import { pseudoCrossEntropy } from '../losses/consistency.ts';
+import { sliceOutputs } from './shared/nets.ts';
+import { detach, pseudoLabels } from './shared/pseudo.ts';
+import { disposeTarget, mixStrong, mixTarget, partnerTarget, validOf, type MixTarget } from './shared/fixmatch-core.ts';
+
+/**
+ * UniMatch (`unimatch.py`, spec §3): one network, no teacher. Two strong views of each unlabeled
+ * image, each CutMixed with a second unlabeled batch, learn from the weak view's confident
+ * pseudo-labels; a feature-perturbed (Dropout2d) decode of the weak view learns from them too.
+ */
+const configSchema = z
+  .object({
+    /** 0.95 on VOC/COCO, 0 on Cityscapes */
+    conf_thresh: z.number().min(0).max(1).default(0.95),
+    /** Dropout2d rate on the backbone features for the FP stream */
+    feature_dropout: z.number().min(0).lt(1).default(0.5),
+    /** total = (x·L_x + s1·L_s1 + s2·L_s2 + fp·L_fp) / 2 */
+    loss_weights: z
+      .object({ x: z.number().nonnegative().default(1), s1: z.number().nonnegative().default(0.25), s2: z.number().nonnegative().default(0.25), fp: z.number().nonnegative().default(0.5) })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+export type UniMatchConfig = z.infer<typeof configSchema>;
+
+export interface UniMatchState {
+  net: SegNet;
+  cfg: UniMatchConfig;
+  loss: TrainConfig['loss'];
+}
+
+export interface UniMatchLosses {
+  x: tf.Scalar;
+  s1: tf.Scalar;
+  s2: tf.Scalar;
+  fp: tf.Scalar;
+}
+
+/** UniMatch's weighting of the four terms; exported for tests. */
+export function unimatchTotal(l: UniMatchLosses, w: UniMatchConfig['loss_weights']): tf.Scalar {
+  return tf.tidy(() => tf.div(tf.addN([tf.mul(l.x, w.x), tf.mul(l.s1, w.s1), tf.mul(l.s2, w.s2), tf.mul(l.fp, w.fp)]), 2));
+}
+
+export const unimatch: Method<UniMatchConfig, UniMatchState> = {
+  name: 'unimatch',
+  summary: 'UniMatch: weak-to-strong consistency with two CutMixed strong views and feature perturbation',
+  configSchema,
+  dataNeeds: () => ({ unlabeled: true, strongViews: 2, boxes: 'unimatch', mixBatch: true, labeledStrong: false }),
+  async init(ctx, cfg) {
+    return { net: await ctx.buildNet(), cfg, loss: ctx.cfg.train.loss };
+  },
+  nets: (s) => ({ model: s.net }),
+  evalNet: (s) => ({ name: 'model', net: s.net }),
+  step(s, batch, ctx) {
+    const u = batch.unlabeled;
+    const mix = batch.unlabeledMix;
+    if (!u || !mix || u.strong.length < 2 || mix.strong.length < 2) throw new Error('unimatch: needs two strong views of the unlabeled and the mix batch');
+    const { x, y } = batch.labeled;
+    const nl = x.shape[0];
+    const nu = u.x.shape[0];
+    const [h, w] = [u.x.shape[1], u.x.shape[2]];
+    const partner = partnerTarget(s.net, mix, ctx.rng);
+    const s1 = mixStrong(u, mix, 0);
+    const s2 = mixStrong(u, mix, 1);
+    const weakIn = tf.concat([x, u.x], 0);
+    const strongIn = tf.concat([s1, s2], 0);
+    const valid = validOf(u);
+    const seen: Record<string, number> = {};
+    const thresh = s.cfg.conf_thresh;
+    const loss = ctx.minimize(() => {
+      const out = s.net.forward(weakIn, { training: true, rng: ctx.rng, featureDropout: s.cfg.feature_dropout });
+      if (!out.logitsFp) throw new Error('unimatch: the network returned no logitsFp for featureDropout');
+      const predUW = detach(tf.slice(out.logits, [nl, 0, 0, 0], [nu, -1, -1, -1]));
+      const predFp = tf.slice(out.logitsFp, [nl, 0, 0, 0], [nu, -1, -1, -1]);
+      const strong = s.net.forward(strongIn, { training: true, rng: ctx.rng }).logits;
+      const own: MixTarget = { ...pseudoLabels(predUW, h, w), valid };
+      const t1 = mixTarget(own, partner, u.boxes[0]);
+      const t2 = mixTarget(own, partner, u.boxes[1]);
+      const ce = (pred: tf.Tensor4D, t: MixTarget) => pseudoCrossEntropy(pred, t.label, { conf: t.conf, thresh, valid: t.valid, normalise: 'valid' });
+      const terms: UniMatchLosses = {
+        x: supervisedLoss(sliceOutputs(out, 0, nl), y, s.loss),
+        s1: ce(tf.slice(strong, [0, 0, 0, 0], [nu, -1, -1, -1]), t1),
+        s2: ce(tf.slice(strong, [nu, 0, 0, 0], [nu, -1, -1, -1]), t2),
+        fp: ce(predFp, own),
+      };
+      for (const [k, v] of Object.entries(terms)) seen[k] = v.dataSync()[0]!;
+      seen['mask_ratio'] = tf.mean(tf.mul(tf.cast(tf.greaterEqual(own.conf, thresh), 'float32'), valid)).dataSync()[0]!;
+      return unimatchTotal(terms, s.cfg.loss_weights);
+    }, [s.net]);
+    disposeTarget(partner);
+    tf.dispose([s1, s2, weakIn, strongIn, valid]);
+    ctx.log('loss', loss);
+    for (const k of ['x', 's1', 's2', 'fp']) ctx.log(`loss_${k}`, seen[k]!);
+    ctx.log('mask_ratio', seen['mask_ratio']!);
+  },
+  dispose: (s) => s.net.dispose(),
+};

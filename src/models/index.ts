@@ -1,0 +1,5 @@
+/** The model package: configs, networks, parameter and FLOP counts (contract in /tmp/contracts.md). */
+export { modelConfigSchema, modelConfig, type ModelConfig, type ModelConfigInput } from './config.ts';
+export type { ParamKind, ParamGroup } from './nn/params.ts';
+export { buildSegNet, type SegNet, type ParamInfo, type SegOutputs, type ForwardOptions } from './segnet.ts';
+export { modelCost } from './cost.ts';
