@@ -1,3 +1,4 @@
+import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { ExperimentConfig } from '../config/schema.ts';
 import { toPlainConfig } from '../config/load.ts';
@@ -36,8 +37,9 @@ export async function saveTrainState(file: string, s: TrainState): Promise<void>
       Object.fromEntries(s.nets),
       {
         method: s.cfg.method,
+        evalNet: s.method.evalNet(s.state, s.epoch).name,
         config: toPlainConfig(s.cfg),
-        dataset: { name: s.data.name, classes: s.data.classes },
+        dataset: { name: s.data.name, classes: s.data.classes, dir: path.resolve(s.data.dir) },
         epoch: s.epoch,
         iteration: s.iteration,
         rng: s.rng.state(),

@@ -4,7 +4,7 @@ import type { BackendInfo } from '../backend/index.ts';
 import type { ExperimentConfig } from '../config/schema.ts';
 import type { PreparedDataset, ResolvedSplit } from '../data/index.ts';
 import { buildSegNet, type SegNet } from '../models/index.ts';
-import { loadPretrained } from '../models/pretrained.ts';
+import { readWeightsFile, applyWeights, formatLoadReport } from '../models/pretrained.ts';
 import { getMethod, type MethodName } from '../methods/index.ts';
 import type { StepContext, TrainBatch } from '../methods/types.ts';
 import { Rng } from '../util/rng.ts';
@@ -63,12 +63,14 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   const numClasses = opts.data.classes.length;
   const rng = new Rng(cfg.seed);
   let netCount = 0;
+  const weightsFile = opts.pretrained ?? cfg.model.pretrained ?? undefined;
+  // read once: methods with several networks (CPS, UCC, teachers) initialise each from the same file
+  const weights = weightsFile ? await readWeightsFile(weightsFile) : undefined;
   const buildNet = async (seedOffset = 0): Promise<SegNet> => {
     const net = buildSegNet(cfg.model, numClasses, cfg.seed * 1000 + netCount++ * 17 + seedOffset);
-    const weights = opts.pretrained ?? cfg.model.pretrained ?? undefined;
-    if (weights) {
-      const r = await loadPretrained(net, weights);
-      if (netCount === 1) io.err(`pretrained ${weights}: ${r.loaded} tensors, ${r.missing.length} missing, ${r.unexpected.length} unexpected`);
+    if (weights && weightsFile) {
+      const r = applyWeights(net.params(), weights, weightsFile);
+      if (netCount === 1) io.err(`pretrained ${weightsFile}: ${formatLoadReport(r)}`);
     }
     return net;
   };
