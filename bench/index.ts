@@ -8,6 +8,7 @@ import type { Benchmark } from './types.ts';
 const REGISTRY: Record<string, () => Promise<Benchmark>> = {
   kernels: async () => (await import('./kernels.ts')).benchmark,
   loader: async () => (await import('./loader.ts')).benchmark,
+  u2pl: async () => (await import('./u2pl.ts')).benchmark,
 };
 
 async function main(argv: string[]): Promise<void> {

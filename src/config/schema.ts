@@ -49,6 +49,8 @@ export const evalSchema = z
     scales: z.array(z.number().positive()).default([1]),
     flip: z.boolean().default(false),
     absent_as_zero: z.boolean().default(false),
+    /** resize so both sides are multiples of this before inference (PS-MT: 8) */
+    size_divisor: z.number().int().positive().optional(),
   })
   .strict();
 

@@ -167,10 +167,26 @@ export function checkpointTensor(ck: Checkpoint, key: string): tf.Tensor {
   return tf.tensor(t.data, t.shape, dtype);
 }
 
-/** Rebuild a net from the checkpoint's own metadata (default: the evaluation net, else the first). */
+/**
+ * Rebuild a net from the checkpoint's own metadata (default: the evaluation net, else the first).
+ * A name `a+b` is the average of those networks' logits (PS-MT evaluates both teachers).
+ */
 export async function loadNetFromCheckpoint(file: string, netName?: string): Promise<{ net: SegNet; meta: CheckpointMeta }> {
   const ck = await readCheckpoint(file);
   const name = netName ?? ck.meta.evalNet ?? Object.keys(ck.meta.nets)[0]!;
+  const members: SegNet[] = [];
+  try {
+    for (const part of name.split('+')) members.push(await rebuildNet(ck, file, part));
+  } catch (err) {
+    for (const m of members) m.dispose();
+    throw err;
+  }
+  if (members.length === 1) return { net: members[0]!, meta: ck.meta };
+  const { AveragedNet } = await import('../models/averaged.ts');
+  return { net: new AveragedNet(members, true), meta: ck.meta };
+}
+
+async function rebuildNet(ck: Checkpoint, file: string, name: string): Promise<SegNet> {
   const info = ck.meta.nets[name];
   if (!info) {
     throw new SsssegError('checkpoint.noNet', `${file} has no network ${name} (it has ${Object.keys(ck.meta.nets).join(', ')})`);
@@ -188,5 +204,5 @@ export async function loadNetFromCheckpoint(file: string, netName?: string): Pro
     net.dispose();
     throw err;
   }
-  return { net, meta: ck.meta };
+  return net;
 }

@@ -1,5 +1,13 @@
 import type { Method } from './types.ts';
 import { sup } from './sup.ts';
+import { u2pl } from './u2pl.ts';
+import { mt } from './mt.ts';
+import { cutmix } from './cutmix.ts';
+import { cps } from './cps.ts';
+import { unimatch } from './unimatch.ts';
+import { fixmatch } from './fixmatch.ts';
+import { psmt } from './psmt.ts';
+import { ucc } from './ucc.ts';
 
 /** The registry holds methods with their config and state types erased; each file keeps its own. */
 function erase<C, S>(m: Method<C, S>): Method<unknown, unknown> {
@@ -12,6 +20,14 @@ function erase<C, S>(m: Method<C, S>): Method<unknown, unknown> {
  */
 export const METHODS = {
   sup: erase(sup),
+  u2pl: erase(u2pl),
+  mt: erase(mt),
+  cutmix: erase(cutmix),
+  cps: erase(cps),
+  unimatch: erase(unimatch),
+  fixmatch: erase(fixmatch),
+  psmt: erase(psmt),
+  ucc: erase(ucc),
 } as const;
 
 export type MethodName = keyof typeof METHODS;

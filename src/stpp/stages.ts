@@ -188,18 +188,25 @@ function selectStage(ctx: StageContext, c: StppConfig): Stage {
 export function pipelineStages(ctx: StageContext, kind: 'st' | 'stpp'): Stage[] {
   const all = async () => [...ctx.split.unlabeled];
   if (kind === 'st') {
-    return [trainingStage(ctx, 1, async () => []), pseudoStage(ctx, 'pseudo-all', 1, all, true), trainingStage(ctx, 2, all)];
+    return withResults(ctx, [trainingStage(ctx, 1, async () => []), pseudoStage(ctx, 'pseudo-all', 1, all, true), trainingStage(ctx, 2, all)]);
   }
   const c = ctx.c as StppConfig;
   const reliable = () => readIdList(path.join(ctx.run, STPP_FILES.reliable));
   const unreliable = () => readIdList(path.join(ctx.run, STPP_FILES.unreliable));
   const teacherCkpts = [...new Set(checkpointEpochs(stageEpochs(ctx.cfg, c, 0), c.checkpoints))];
-  return [
+  return withResults(ctx, [
     trainingStage(ctx, 1, async () => [], teacherCkpts),
     selectStage(ctx, c),
     pseudoStage(ctx, 'pseudo-reliable', 1, reliable, true),
     trainingStage(ctx, 2, reliable),
     pseudoStage(ctx, 'pseudo-unreliable', 2, unreliable, false),
     trainingStage(ctx, 3, all),
-  ];
+  ]);
+}
+
+/** results.json describes the final student: it goes whenever the last stage is redone. */
+function withResults(ctx: StageContext, stages: Stage[]): Stage[] {
+  const last = stages[stages.length - 1]!;
+  const outputs = async () => [...(await last.outputs()), path.join(ctx.run, STPP_FILES.results)];
+  return [...stages.slice(0, -1), { ...last, outputs }];
 }

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { ExperimentConfig } from '../config/schema.ts';
-import { readSample, weakAugment, strongAugment, cutmixMask, normalizeInto, type PreparedDataset, type ResolvedSplit, type Sample } from '../data/index.ts';
+import { readSample, weakAugment, strongAugment, cutmixMask, normalizeInto, strongAugSchema, type PreparedDataset, type ResolvedSplit, type Sample, type StrongAug } from '../data/index.ts';
 import { readLabelMap } from '../data/image-io.ts';
 import { SsssegError } from '../errors.ts';
 import type { DataNeeds, TensorBatch, TrainBatch } from '../methods/types.ts';
@@ -39,6 +39,8 @@ export class BatchStreams {
   private readonly orders = new Map<string, string[]>();
   private readonly pseudoIds: Set<string>;
   private readonly labeledIds: string[];
+  /** the box generator the method asked for, with the config's parameters when it names the same one */
+  private readonly cutmix: StrongAug['cutmix'];
 
   constructor(
     private readonly data: PreparedDataset,
@@ -50,6 +52,8 @@ export class BatchStreams {
   ) {
     this.pseudoIds = new Set(pseudo?.ids ?? []);
     this.labeledIds = [...split.labeled, ...(pseudo?.ids ?? [])];
+    const configured = cfg.data.strong.cutmix;
+    this.cutmix = needs.boxes === 'none' || configured.box === needs.boxes ? configured : strongAugSchema.parse({ cutmix: { box: needs.boxes } }).cutmix;
   }
 
   /** Randomness for the method's step k (dropout, CutMix coins): independent of the data draws. */
@@ -106,13 +110,14 @@ export class BatchStreams {
     let { image, label } = w;
     if (this.pseudo?.strong && this.pseudoIds.has(id)) ({ image, label } = strongAugment(image, label, crop, strong, rng));
     const strongViews: Uint8Array[] = [];
+    for (let v = 0; v < views; v++) strongViews.push(strongAugment(image, label, crop, strong, rng).image);
+    // one box per strong view (at least one: U2PL and CPS mix weak views); the p coin is drawn
+    // here per sample, while 'batch'-scoped CutMix (U2PL) leaves its single coin to the method
     const masks: Uint8Array[] = [];
-    for (let v = 0; v < views; v++) {
-      strongViews.push(strongAugment(image, label, crop, strong, rng).image);
-      // the p coin per sample; 'batch'-scoped CutMix (U2PL) decides once per batch in the method
-      const cm = strong.cutmix;
+    const cm = this.cutmix;
+    for (let v = 0; boxes && v < Math.max(1, views); v++) {
       const on = cm.box !== 'none' && (cm.scope === 'batch' || rng.next() < cm.p);
-      if (boxes) masks.push(on ? cutmixMask(cm, crop, rng) : new Uint8Array(crop * crop));
+      masks.push(on ? cutmixMask(cm, crop, rng) : new Uint8Array(crop * crop));
     }
     return { image, label, pad: w.pad, strong: strongViews, boxes: masks };
   }

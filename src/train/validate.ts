@@ -17,7 +17,7 @@ export interface ValidationResult {
 /** The protocol named in the config's `eval` section (spec §8: each paper's own). */
 export function protocolFromConfig(cfg: ExperimentConfig): InferenceProtocol {
   const e = cfg.eval;
-  return { mode: e.mode, crop: e.crop ?? cfg.data.crop, stride: e.stride, scales: e.scales, flip: e.flip };
+  return { mode: e.mode, crop: e.crop ?? cfg.data.crop, stride: e.stride, scales: e.scales, flip: e.flip, sizeDivisor: e.size_divisor };
 }
 
 async function* valSamples(data: PreparedDataset, ids: string[]): AsyncGenerator<EvalSample> {

@@ -17,9 +17,15 @@ type Pair = [number, number];
 
 export interface AtrousPlan {
   d: number;
-  /** padding before/after per spatial axis, after-padding rounded up to a multiple of d */
+  /** padding (negative: cropping) before/after per spatial axis ahead of space-to-batch */
   padH: Pair;
   padW: Pair;
+  /**
+   * padding of the undilated conv: the s2b rows/cols that would be all padding are left to the
+   * conv's own zero padding, so that the input gradient is not computed for them (for small maps
+   * with large d they are half of the s2b tensor)
+   */
+  convPad: tf.backend_util.ExplicitPadding;
   /** rows/cols to crop from the end after batch-to-space */
   cropH: number;
   cropW: number;
@@ -27,18 +33,42 @@ export interface AtrousPlan {
   s2bShape: Shape4;
 }
 
+interface AxisPlan {
+  pad: Pair;
+  conv: Pair;
+  crop: number;
+  len: number;
+}
+
+function axisPlan(size: number, before: number, out: number, k: number, d: number): AxisPlan {
+  // rows read: out + (k-1)d from `before` rows ahead of x; round the total up to a multiple of d
+  const need = out + (k - 1) * d;
+  const total = Math.ceil(need / d) * d;
+  const after = total - size - before;
+  const convBefore = Math.floor(before / d);
+  const convAfter = Math.max(0, Math.floor(after / d));
+  return {
+    pad: [before - convBefore * d, after - convAfter * d],
+    conv: [convBefore, convAfter],
+    crop: total - need,
+    len: total / d - convBefore - convAfter,
+  };
+}
+
 export function atrousPlan(xShape: Shape4, wShape: Shape4, pad: Pad, d: number, dimRoundingMode?: 'floor' | 'round' | 'ceil'): AtrousPlan {
   const info = tf.backend_util.computeConv2DInfo(xShape, wShape, 1, d, pad, dimRoundingMode, false, 'channelsLast');
   const [n, h, w, c] = xShape;
-  const axis = (size: number, before: number, out: number, k: number): { pad: Pair; crop: number; len: number } => {
-    // rows actually read: before + size + after = out + (k-1)d; round the total up to a multiple of d
-    const need = out + (k - 1) * d;
-    const total = Math.ceil(need / d) * d;
-    return { pad: [before, total - size - before], crop: total - need, len: total / d };
+  const ah = axisPlan(h, info.padInfo.top, info.outHeight, wShape[0], d);
+  const aw = axisPlan(w, info.padInfo.left, info.outWidth, wShape[1], d);
+  return {
+    d,
+    padH: ah.pad,
+    padW: aw.pad,
+    convPad: [[0, 0], ah.conv, aw.conv, [0, 0]],
+    cropH: ah.crop,
+    cropW: aw.crop,
+    s2bShape: [d * d * n, ah.len, aw.len, c],
   };
-  const ah = axis(h, info.padInfo.top, info.outHeight, wShape[0]);
-  const aw = axis(w, info.padInfo.left, info.outWidth, wShape[1]);
-  return { d, padH: ah.pad, padW: aw.pad, cropH: ah.crop, cropW: aw.crop, s2bShape: [d * d * n, ah.len, aw.len, c] };
 }
 
 /** Pads (positive) or crops (negative amounts) the spatial axes. */
@@ -67,7 +97,7 @@ function fromBatch(y: tf.Tensor4D, p: AtrousPlan, crop: [Pair, Pair]): tf.Tensor
 /** y = conv2d(x, w, 1, pad, 'NHWC', d) through an undilated conv. */
 export function atrousConv2d(x: tf.Tensor4D, w: tf.Tensor4D, p: AtrousPlan): tf.Tensor4D {
   return tf.tidy(() => {
-    const ys = tf.conv2d(toBatch(x, p), w, 1, 'valid');
+    const ys = tf.conv2d(toBatch(x, p), w, 1, p.convPad);
     return fromBatch(ys, p, [[0, p.cropH], [0, p.cropW]]);
   });
 }
@@ -76,7 +106,7 @@ export function atrousConv2d(x: tf.Tensor4D, w: tf.Tensor4D, p: AtrousPlan): tf.
 export function atrousInputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, p: AtrousPlan): tf.Tensor4D {
   return tf.tidy(() => {
     const dys = spaceToBatch(padOrCrop(dy, [0, p.cropH], [0, p.cropW]), p.d);
-    const dxs = conv2dInputGrad(dys, w, p.s2bShape, { strides: 1, pad: 'valid', dilations: 1 });
+    const dxs = conv2dInputGrad(dys, w, p.s2bShape, { strides: 1, pad: p.convPad, dilations: 1 });
     return fromBatch(dxs, p, [p.padH, p.padW]);
   });
 }
@@ -84,6 +114,6 @@ export function atrousInputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, p: AtrousPlan):
 export function atrousFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, wShape: Shape4, p: AtrousPlan): tf.Tensor4D {
   return tf.tidy(() => {
     const dys = spaceToBatch(padOrCrop(dy, [0, p.cropH], [0, p.cropW]), p.d);
-    return conv2dFilterGrad(toBatch(x, p), dys, wShape, { strides: 1, pad: 'valid', dilations: 1 });
+    return conv2dFilterGrad(toBatch(x, p), dys, wShape, { strides: 1, pad: p.convPad, dilations: 1 });
   });
 }

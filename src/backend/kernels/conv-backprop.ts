@@ -128,11 +128,14 @@ export function conv2dInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, xShape: Sh
 }
 
 /**
- * Patch rows of the transposed im2col matrix: [kh·kw·ci, n·oh·ow], tap-major. A stride s is
- * taken out first by splitting x into its s×s phases (space-to-batch): each tap then reads one
- * phase with a plain slice, where tfjs-wasm's StridedSlice would be a slow element loop.
+ * Patch matrices of the im2col filter gradient, one [n·oh·ow, ci] matrix per tap. A stride s is
+ * taken out first by splitting x into its s×s phases (space-to-batch), so each tap reads one
+ * phase with a plain slice (tfjs-wasm's StridedSlice is a slow element loop). x is laid out
+ * spatial-first ([H, W, batch, ci]) so that every slice copies contiguous runs of batch·ci
+ * values: with channels first, small late-stage maps (3×3 after space-to-batch) made each slice
+ * an element-wise gather that dominated a training step.
  */
-function im2colT(x: tf.Tensor4D, ah: ConvAxis, aw: ConvAxis): tf.Tensor2D {
+function tapPatches(x: tf.Tensor4D, ah: ConvAxis, aw: ConvAxis): tf.Tensor2D[] {
   const [n, , , ci] = x.shape;
   const s = ah.stride;
   if (aw.stride !== s) throw new Error('im2col filter gradient needs equal strides');
@@ -143,28 +146,32 @@ function im2colT(x: tf.Tensor4D, ah: ConvAxis, aw: ConvAxis): tf.Tensor2D {
   const afterW = Math.ceil((aw.inSize + pw.before + pw.after) / s) * s - aw.inSize - pw.before;
   const padded =
     ph.before + afterH + pw.before + afterW > 0 ? tf.pad(x, [[0, 0], [ph.before, afterH], [pw.before, afterW], [0, 0]]) : x;
-  // channels first so that each tap's patch matrix is a contiguous row block
-  const xT = tf.transpose(s > 1 ? spaceToBatch(padded, s) : padded, [3, 0, 1, 2]);
+  const xs = tf.transpose(s > 1 ? spaceToBatch(padded, s) : padded, [1, 2, 0, 3]);
   const m = n * ah.outSize * aw.outSize;
-  const rows: tf.Tensor2D[] = [];
+  const patches: tf.Tensor2D[] = [];
   for (let t = 0; t < ah.kernel; t++) {
     for (let u = 0; u < aw.kernel; u++) {
       const offH = t * ah.dilation;
       const offW = u * aw.dilation;
       const phase = (offH % s) * s + (offW % s);
-      const begin = [0, phase * n, Math.floor(offH / s), Math.floor(offW / s)];
-      const whole = xT.shape[1] === n && begin[2] === 0 && begin[3] === 0 && xT.shape[2] === ah.outSize && xT.shape[3] === aw.outSize;
-      const patch = whole ? xT : tf.slice(xT, begin, [ci, n, ah.outSize, aw.outSize]);
-      rows.push(tf.reshape(patch, [ci, m]));
+      const begin = [Math.floor(offH / s), Math.floor(offW / s), phase * n, 0];
+      const whole = xs.shape[2] === n && begin[0] === 0 && begin[1] === 0 && xs.shape[0] === ah.outSize && xs.shape[1] === aw.outSize;
+      const patch = whole ? xs : tf.slice(xs, begin, [ah.outSize, aw.outSize, n, ci]);
+      patches.push(tf.reshape(patch, [m, ci]));
     }
   }
-  return rows.length === 1 ? rows[0]! : tf.concat(rows, 0);
+  return patches;
 }
 
 function filterGradByIm2col(x: tf.Tensor4D, dy: tf.Tensor4D, ah: ConvAxis, aw: ConvAxis, filterShape: Shape4): tf.Tensor4D {
   const [n, oh, ow, co] = dy.shape;
-  const dy2 = tf.reshape(dy, [n * oh * ow, co]);
-  return tf.reshape(tf.matMul(im2colT(x, ah, aw), dy2), filterShape);
+  const [kh, kw, ci] = filterShape;
+  // [co, m] with m in (oh, ow, batch) order, matching the patches; tfjs-wasm's matMul is several
+  // times slower with transposeA, so the contraction is written as dyᵀ·patch and transposed once
+  const dyT = tf.reshape(tf.transpose(dy, [3, 1, 2, 0]), [co, oh * ow * n]);
+  const perTap = tapPatches(x, ah, aw).map((p) => tf.matMul(dyT, p));
+  const stacked = tf.reshape(perTap.length === 1 ? perTap[0]! : tf.concat(perTap, 0), [kh * kw, co, ci]);
+  return tf.reshape(tf.transpose(stacked, [0, 2, 1]), filterShape);
 }
 
 function filterGradByConv(x: tf.Tensor4D, dy: tf.Tensor4D, ah: ConvAxis, aw: ConvAxis, filterShape: Shape4): tf.Tensor4D {

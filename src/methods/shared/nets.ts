@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { ForwardOptions, ParamInfo, SegNet, SegOutputs } from '../../models/index.ts';
+import type { SegNet, SegOutputs } from '../../models/index.ts';
 
 /** dst ← src for every tensor, BN running statistics included (a teacher starts as its student). */
 export function copyParams(dst: SegNet, src: SegNet): void {
@@ -19,35 +19,4 @@ export function sliceOutputs(out: SegOutputs, start: number, size: number): SegO
   };
 }
 
-/**
- * The mean of several networks' logits, for evaluation (PS-MT evaluates the average of its two
- * teachers). Its parameters are its members' (they are checkpointed under their own names), and
- * it owns nothing: dispose() leaves the members alone.
- */
-export class AveragedNet implements SegNet {
-  constructor(private readonly members: SegNet[]) {
-    if (members.length === 0) throw new Error('AveragedNet needs at least one network');
-  }
-
-  get config(): SegNet['config'] {
-    return this.members[0]!.config;
-  }
-
-  get numClasses(): number {
-    return this.members[0]!.numClasses;
-  }
-
-  forward(x: tf.Tensor4D, opts: ForwardOptions): SegOutputs {
-    return tf.tidy(() => {
-      // members share an architecture, so logits share a resolution and can be averaged before upsampling
-      const logits = this.members.map((m) => m.forward(x, { training: opts.training, ...(opts.rng ? { rng: opts.rng } : {}) }).logits);
-      return { logits: tf.div(tf.addN(logits), logits.length) as tf.Tensor4D };
-    });
-  }
-
-  params(): ParamInfo[] {
-    return this.members.flatMap((m) => m.params());
-  }
-
-  dispose(): void {}
-}
+export { AveragedNet } from '../../models/averaged.ts';
