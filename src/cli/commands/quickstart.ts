@@ -48,6 +48,6 @@ export const registerQuickstart: RegisterCommand = (program, ctx) => {
         await step(['train', '--method', method, '--config', config, '--data', data, '--split', '1/4', ...resume]);
         await step(['eval', path.join(dir, 'best.bin'), '--data', data]);
       }
-      await step(['table', ...runs, '--out', path.join(opts.out, 'table.md')]);
+      await step(['table', ...runs, '--out', path.join(opts.out, 'table')]);
     });
 };
