@@ -6,6 +6,7 @@ import { openDataset, resolveSplit } from '../data/index.ts';
 import { SsssegError } from '../errors.ts';
 import { train, type TrainSummary } from '../train/trainer.ts';
 import { finishRun } from '../train/finish.ts';
+import { isPipelineName } from '../stpp/config.ts';
 
 export interface TrainArgs {
   method?: string;
@@ -33,6 +34,12 @@ function configPath(args: TrainArgs, cmd: string): string {
 
 export async function runTrain(args: TrainArgs, io: Io, backend: () => Promise<BackendInfo>, cmd = 'train'): Promise<TrainSummary> {
   const cfg = await loadConfig(configPath(args, cmd), args.set ?? [], args.method);
+  if (isPipelineName(cfg.method)) {
+    // st / stpp are staged pipelines (teacher, pseudo-labels, re-training), not one training loop
+    const { runSt } = await import('./st-plus-plus.ts');
+    const s = await runSt(cfg, args, io, backend, cmd);
+    return { runDir: s.runDir, iterations: s.results?.iterations ?? 0, completed: s.completed, wallTimeS: s.results?.wall_time_s ?? 0 };
+  }
   const data = await openDataset(required(args.data, '--data <dir>', cmd));
   const split = await resolveSplit(data, required(args.split, '--split <split>', cmd));
   const outDir = args.resume ?? args.out ?? path.join('runs', `${cfg.method}-${split.name.replace(/[/\\]/g, '_')}`);

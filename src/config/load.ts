@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { SsssegError } from '../errors.ts';
 import { baseConfigSchema, type ExperimentConfig } from './schema.ts';
 import { METHODS, isMethodName } from '../methods/index.ts';
+import { PIPELINES, isPipelineName } from '../stpp/config.ts';
 
 type Plain = Record<string, unknown>;
 
@@ -93,16 +94,16 @@ export async function loadConfig(file: string, overrides: string[] = [], methodO
 
 export function validateConfig(doc: Plain, file: string): ExperimentConfig {
   const method = doc['method'];
-  if (typeof method !== 'string' || !isMethodName(method)) {
-    throw new SsssegError(
-      'config.method',
-      `${file}: key "method" must be one of ${Object.keys(METHODS).join(', ')} (got ${JSON.stringify(method)})`,
-    );
+  // per-iteration methods and the staged pipelines (st, stpp) share one config format
+  const names = [...Object.keys(METHODS), ...Object.keys(PIPELINES)];
+  if (typeof method !== 'string' || !(isMethodName(method) || isPipelineName(method))) {
+    throw new SsssegError('config.method', `${file}: key "method" must be one of ${names.join(', ')} (got ${JSON.stringify(method)})`);
   }
-  const methodKeys = Object.fromEntries(Object.keys(METHODS).map((m) => [m, z.unknown().optional()]));
+  const methodKeys = Object.fromEntries(names.map((m) => [m, z.unknown().optional()]));
   const strict = baseConfigSchema.extend(methodKeys).strict();
   const base = parseWith(strict, doc, file);
-  const methodConfig = parseWith(METHODS[method].configSchema as z.ZodType<unknown>, doc[method] ?? {}, file, [method]);
+  const schema = isPipelineName(method) ? PIPELINES[method].configSchema : METHODS[method].configSchema;
+  const methodConfig = parseWith(schema as z.ZodType<unknown>, doc[method] ?? {}, file, [method]);
   const { extends: _e, ...clean } = base as typeof base & { extends?: unknown };
   return { ...clean, methodConfig, source: file } as ExperimentConfig;
 }

@@ -21,6 +21,9 @@ export const modelConfigObject = z
     deep_stem: z.boolean().default(false),
     /** deep stem widths: stem_width, stem_width, 2·stem_width (64 → 64/64/128 as U2PL; timm's resnet*d use 32) */
     stem_width: channels.default(64),
+    /** channels of the 7×7 stem and of layer1 (doubling per stage): 64 is torchvision's ResNet;
+     * narrower nets (e.g. 16) train from scratch in seconds on a CPU but cannot load ImageNet weights */
+    base_width: channels.default(64),
     stem_pool_ceil: z.boolean().optional(),
     output_stride: z.union([z.literal(8), z.literal(16), z.literal(32)]).default(16),
     /** layer4 block dilations × (2,2,4), U2PL's rule: first block previous·2, then d·2, d·4 */

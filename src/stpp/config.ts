@@ -19,7 +19,7 @@ const ttaSchema = z
 
 const common = {
   /** epochs of each training stage (teacher, then re-trainings); default train.epochs for all (spec §2.4) */
-  stage_epochs: z.array(z.number().int().positive()).min(1).optional(),
+  stage_epochs: z.array(z.number().int().positive()).min(1).nullable().optional(),
   /** test-time augmentation for pseudo-labelling */
   tta: ttaSchema.default(ttaSchema.parse({})),
   /** strong data augmentation (data.strong) on pseudo-labeled images in the re-trainings (SDA) */

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { SsssegError } from '../errors.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
+import { pseudoMaskName } from '../train/batches.ts';
 
 export const STPP_FILES = {
   pipeline: 'pipeline.json',
@@ -27,8 +28,9 @@ export const STPP_FILES = {
 /** Training stage folders: stage1 = teacher, stage2/stage3 = re-trainings. */
 export const stageDir = (run: string, n: number): string => path.join(run, `stage${n}`);
 export const ckptFile = (dir: string, epoch: number): string => path.join(dir, `ckpt-e${epoch}.bin`);
-export const pseudoFile = (run: string, id: string): string => path.join(run, STPP_FILES.pseudo, `${id}.png`);
-export const previewFile = (run: string, id: string): string => path.join(run, STPP_FILES.pseudoColor, `${id}.png`);
+/** The trainer reads pseudo-masks by this name (ids with '/', e.g. Cityscapes `city/frame`, are flattened). */
+export const pseudoFile = (run: string, id: string): string => path.join(run, STPP_FILES.pseudo, pseudoMaskName(id));
+export const previewFile = (run: string, id: string): string => path.join(run, STPP_FILES.pseudoColor, pseudoMaskName(id));
 
 /** The checkpoint a stage hands on: best validation, or the last one when validation was off. */
 export function bestCheckpoint(dir: string): string {

@@ -73,13 +73,28 @@ export class BatchStreams {
     this.pending.clear();
   }
 
+  /**
+   * The ids of one epoch: a window of an endless sequence of passes over the pool, each pass
+   * shuffled by its own derived generator. Every id is drawn equally often whatever the epoch
+   * length (a pool longer than an epoch is covered across epochs; a shorter one is repeated).
+   */
   private order(stream: StreamName, epoch: number): string[] {
     const key = `${stream}:${epoch}`;
     let ids = this.orders.get(key);
     if (!ids) {
       const pool = stream === 'labeled' ? this.labeledIds : this.split.unlabeled;
-      ids = repeatTo(pool, this.schedule.epochLength);
-      deriveRng(this.cfg.seed, STREAM[stream], epoch).shuffle(ids);
+      const len = this.schedule.epochLength;
+      ids = [];
+      if (pool.length > 0) {
+        for (let pos = epoch * len; ids.length < len; ) {
+          const pass = Math.floor(pos / pool.length);
+          const perm = deriveRng(this.cfg.seed, STREAM[stream], 1_000_003, pass).shuffle([...pool]);
+          const from = pos - pass * pool.length;
+          const take = perm.slice(from, from + (len - ids.length));
+          ids.push(...take);
+          pos += take.length;
+        }
+      }
       this.orders.set(key, ids);
       // two epochs are enough to serve prefetches that straddle an epoch boundary
       this.orders.delete(`${stream}:${epoch - 2}`);
@@ -141,13 +156,6 @@ interface TrainBatchData {
   labeled: Crop[];
   unlabeled?: Crop[];
   unlabeledMix?: Crop[];
-}
-
-function repeatTo(pool: readonly string[], n: number): string[] {
-  if (pool.length === 0) return [];
-  const out: string[] = [];
-  while (out.length < n) out.push(...pool);
-  return out.slice(0, n);
 }
 
 function toTensors(d: TrainBatchData, crop: number, padMean: boolean): TrainBatch {

@@ -52,10 +52,10 @@ const stppArgs = ['st-plus-plus', '--config', stppYaml, '--data', data, '--split
 
 test('st-plus-plus: six stages, their files, and a rerun that skips them all', async () => {
   await cli([...stppArgs, '--previews']);
-  for (const e of [2, 4, 6]) assert.ok(existsSync(path.join(stpp, 'stage1', `ckpt-e${e}.bin`)), `ckpt-e${e}`);
+  for (const e of [1, 2, 3]) assert.ok(existsSync(path.join(stpp, 'stage1', `ckpt-e${e}.bin`)), `ckpt-e${e}`);
   for (const s of ['stage1', 'stage2', 'stage3']) assert.ok(existsSync(path.join(stpp, s, 'best.bin')), s);
   const rel = json<{ checkpoints: number[]; scores: { id: string; score: number; reliable: boolean }[] }>(stpp, 'reliability.json');
-  assert.deepEqual(rel.checkpoints, [2, 4, 6]);
+  assert.deepEqual(rel.checkpoints, [1, 2, 3]);
   assert.deepEqual(rel.scores.map((s) => s.id).sort(), [...unlabeled].sort());
   const reliable = lines(stpp, 'reliable.txt');
   const unreliable = lines(stpp, 'unreliable.txt');
@@ -80,32 +80,40 @@ test('st-plus-plus: six stages, their files, and a rerun that skips them all', a
   assert.deepEqual(json<Results>(stpp, 'results.json').metrics, results.metrics);
 });
 
-test('SIGINT in a re-training, then the same command: same files and numbers as the uninterrupted run', async () => {
+test('--from-stage 5, SIGINT in the last re-training, the same command again: same files and numbers as before', async () => {
   const before = {
     results: json<Results>(stpp, 'results.json'),
     pseudo: Object.fromEntries(unlabeled.map((id) => [id, read(stpp, 'pseudo', `${id}.png`)])),
     reliability: read(stpp, 'reliability.json'),
   };
-  // redo stages 4–6 and interrupt the first of them a few iterations in, as Ctrl-C would
+  // redo stages 5–6 and interrupt the re-training after its first iteration, as Ctrl-C would
   const io = memoryIo();
   const err = io.err;
   let sent = false;
   io.err = (line) => {
     err(line);
-    if (!sent && /^sup \d+\/\d+/.test(line) && io.stderr.some((l) => /stage 4\/6/.test(l))) {
+    if (!sent && /^sup \d+\/\d+/.test(line) && io.stderr.some((l) => /stage 6\/6/.test(l))) {
       sent = true;
       process.emit('SIGINT');
     }
   };
-  await cli([...stppArgs, '--from-stage', '4'], io);
+  const removed: string[] = [];
+  const watch = io.err;
+  io.err = (line) => {
+    // stage 5 starts from an empty slate: its masks were deleted with its marker
+    if (/^stage 5\/6 pseudo-unreliable…/.test(line)) removed.push(...lines(stpp, 'unreliable.txt').filter((id) => !existsSync(path.join(stpp, 'pseudo', `${id}.png`))));
+    watch(line);
+  };
+  await cli([...stppArgs, '--from-stage', '5'], io);
   assert.ok(sent);
-  assert.match(io.stderr.join('\n'), /interrupted in stage 4/);
-  assert.ok(!existsSync(path.join(stpp, 'stage3')));
+  assert.deepEqual(removed, lines(stpp, 'unreliable.txt'));
+  assert.match(io.stderr.join('\n'), /interrupted in stage 6/);
+  assert.ok(existsSync(path.join(stpp, 'stage3', 'last.bin')), 'the interrupted training left its checkpoint');
+  assert.ok(!existsSync(path.join(stpp, 'stages', '6-retrain3.done.json')));
   assert.ok(!existsSync(path.join(stpp, 'results.json')), 'results of the redone pipeline are not there yet');
-  for (const id of lines(stpp, 'unreliable.txt')) assert.ok(!existsSync(path.join(stpp, 'pseudo', `${id}.png`)), 'stage 5 outputs removed');
 
   const resumed = await cli(stppArgs);
-  assert.equal(resumed.stderr.filter((l) => /complete, skipped/.test(l)).length, 3);
+  assert.equal(resumed.stderr.filter((l) => /complete, skipped/.test(l)).length, 5);
   assert.match(resumed.stderr.join('\n'), /resuming/);
   assert.deepEqual(json<Results>(stpp, 'results.json').metrics, before.results.metrics);
   assert.deepEqual(read(stpp, 'reliability.json'), before.reliability);

@@ -128,15 +128,11 @@ export function conv2dInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, xShape: Sh
 }
 
 /**
- * Patch matrices of the im2col filter gradient, one [n·oh·ow, ci] matrix per tap. A stride s is
- * taken out first by splitting x into its s×s phases (space-to-batch), so each tap reads one
- * phase with a plain slice (tfjs-wasm's StridedSlice is a slow element loop). x is laid out
- * spatial-first ([H, W, batch, ci]) so that every slice copies contiguous runs of batch·ci
- * values: with channels first, small late-stage maps (3×3 after space-to-batch) made each slice
- * an element-wise gather that dominated a training step.
+ * x laid out for the im2col filter gradient: channels first, [ci, phase·n + b, H', W'], where a
+ * stride s is taken out first by splitting the padded x into its s×s phases (space-to-batch), so
+ * that every tap reads one phase with a plain slice (tfjs-wasm's StridedSlice is an element loop).
  */
-function tapPatches(x: tf.Tensor4D, ah: ConvAxis, aw: ConvAxis): tf.Tensor2D[] {
-  const [n, , , ci] = x.shape;
+function channelFirstPhases(x: tf.Tensor4D, ah: ConvAxis, aw: ConvAxis): tf.Tensor4D {
   const s = ah.stride;
   if (aw.stride !== s) throw new Error('im2col filter gradient needs equal strides');
   const ph = filterGradPads(ah);
@@ -146,32 +142,38 @@ function tapPatches(x: tf.Tensor4D, ah: ConvAxis, aw: ConvAxis): tf.Tensor2D[] {
   const afterW = Math.ceil((aw.inSize + pw.before + pw.after) / s) * s - aw.inSize - pw.before;
   const padded =
     ph.before + afterH + pw.before + afterW > 0 ? tf.pad(x, [[0, 0], [ph.before, afterH], [pw.before, afterW], [0, 0]]) : x;
-  const xs = tf.transpose(s > 1 ? spaceToBatch(padded, s) : padded, [1, 2, 0, 3]);
-  const m = n * ah.outSize * aw.outSize;
-  const patches: tf.Tensor2D[] = [];
-  for (let t = 0; t < ah.kernel; t++) {
-    for (let u = 0; u < aw.kernel; u++) {
-      const offH = t * ah.dilation;
-      const offW = u * aw.dilation;
-      const phase = (offH % s) * s + (offW % s);
-      const begin = [Math.floor(offH / s), Math.floor(offW / s), phase * n, 0];
-      const whole = xs.shape[2] === n && begin[0] === 0 && begin[1] === 0 && xs.shape[0] === ah.outSize && xs.shape[1] === aw.outSize;
-      const patch = whole ? xs : tf.slice(xs, begin, [ah.outSize, aw.outSize, n, ci]);
-      patches.push(tf.reshape(patch, [m, ci]));
-    }
-  }
-  return patches;
+  return tf.transpose(s > 1 ? spaceToBatch(padded, s) : padded, [3, 0, 1, 2]);
 }
 
+/**
+ * dW[t, u] = Σ_m patch_tu[c, m] · dy[m, co] with m in (n, oh, ow) order: dy's own NHWC layout, so
+ * dy is neither transposed nor re-packed (XNNPACK caches the packed right operand per tensor), and
+ * each [ci, co] product lands in filter order with no transpose afterwards. tfjs-wasm runs matMul
+ * with transposeA/B as a naive loop (~0.7 GFLOP/s against 10-20), hence the explicit layouts.
+ * One tap's patch is alive at a time, so the extra memory is one copy of x, not kh·kw.
+ */
 function filterGradByIm2col(x: tf.Tensor4D, dy: tf.Tensor4D, ah: ConvAxis, aw: ConvAxis, filterShape: Shape4): tf.Tensor4D {
   const [n, oh, ow, co] = dy.shape;
   const [kh, kw, ci] = filterShape;
-  // [co, m] with m in (oh, ow, batch) order, matching the patches; tfjs-wasm's matMul is several
-  // times slower with transposeA, so the contraction is written as dyᵀ·patch and transposed once
-  const dyT = tf.reshape(tf.transpose(dy, [3, 1, 2, 0]), [co, oh * ow * n]);
-  const perTap = tapPatches(x, ah, aw).map((p) => tf.matMul(dyT, p));
-  const stacked = tf.reshape(perTap.length === 1 ? perTap[0]! : tf.concat(perTap, 0), [kh * kw, co, ci]);
-  return tf.reshape(tf.transpose(stacked, [0, 2, 1]), filterShape);
+  const s = ah.stride;
+  const m = n * oh * ow;
+  const dy2d = tf.reshape(dy, [m, co]);
+  const xs = channelFirstPhases(x, ah, aw);
+  const perTap: tf.Tensor2D[] = [];
+  for (let t = 0; t < kh; t++) {
+    for (let u = 0; u < kw; u++) {
+      const offH = t * ah.dilation;
+      const offW = u * aw.dilation;
+      const phase = (offH % s) * s + (offW % s);
+      const begin = [0, phase * n, Math.floor(offH / s), Math.floor(offW / s)];
+      const whole = xs.shape[1] === n && xs.shape[2] === oh && xs.shape[3] === ow;
+      perTap.push(
+        tf.tidy(() => tf.matMul(tf.reshape(whole ? xs : tf.slice(xs, begin, [ci, n, oh, ow]), [ci, m]), dy2d)),
+      );
+    }
+  }
+  const stacked = perTap.length === 1 ? perTap[0]! : tf.concat(perTap, 0);
+  return tf.reshape(stacked, filterShape);
 }
 
 function filterGradByConv(x: tf.Tensor4D, dy: tf.Tensor4D, ah: ConvAxis, aw: ConvAxis, filterShape: Shape4): tf.Tensor4D {

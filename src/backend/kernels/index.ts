@@ -6,8 +6,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { loadCoreGradients } from './core-gradients.ts';
 import { conv2DGradConfig } from './conv-gradient.ts';
+import { reluGradConfig } from './relu-gradient.ts';
+import { installLeanBackprop } from './lean-backprop.ts';
 import { wasmAtrousConv2D } from './wasm-atrous-conv.ts';
 import { wasmConvBackpropKernels } from './wasm-conv-backprop.ts';
+import { wasmCopyKernels } from './wasm-copy-kernels.ts';
 
 const kernelsDone = new Set<string>();
 let gradientsDone: Promise<void> | null = null;
@@ -24,6 +27,7 @@ async function installGradients(): Promise<void> {
   await loadCoreGradients();
   // gradients are global, not per backend; ours must come after tfjs-core's to override them
   tf.registerGradient(conv2DGradConfig);
+  tf.registerGradient(reluGradConfig);
 }
 
 /**
@@ -35,10 +39,12 @@ export async function installKernels(backend: string): Promise<void> {
     kernelsDone.add(backend);
     if (backend === 'wasm') {
       wasmConvBackpropKernels.forEach(replaceKernel);
+      wasmCopyKernels().forEach(replaceKernel);
       const conv = tf.getKernel(tf.Conv2D, 'wasm');
       if (conv) replaceKernel(wasmAtrousConv2D(conv));
     }
   }
   gradientsDone ??= installGradients();
   await gradientsDone;
+  installLeanBackprop();
 }

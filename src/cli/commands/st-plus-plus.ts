@@ -5,7 +5,7 @@ export const registerStPlusPlus: RegisterCommand = (program, ctx) => {
   program
     .command('st-plus-plus')
     .description('run the ST++ multi-stage self-training pipeline (teacher → reliable selection → pseudo-masks → re-trainings)')
-    .option('--config <yaml>', 'experiment config (e.g. experiments/camvid/stpp-1_8.yaml)')
+    .option('--config <yaml>', 'experiment config (e.g. experiments/camvid/stpp-1-8.yaml)')
     .option('--data <dir>', 'prepared data folder')
     .option('--split <split>', 'split name (1/8, stpp/1_8/split_0) or a folder with labeled.txt/unlabeled.txt')
     .option('--out <dir>', 'run folder (default runs/<method>-<split>); an existing one is continued')

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { RegisterCommand } from '../context.ts';
 import type { TrainArgs } from '../../commands/train.ts';
 import { METHODS } from '../../methods/index.ts';
+import { PIPELINES } from '../../stpp/config.ts';
 
 function trainOptions(cmd: Command): Command {
   return cmd
@@ -16,7 +17,7 @@ function trainOptions(cmd: Command): Command {
 }
 
 export const registerTrain: RegisterCommand = (program, ctx) => {
-  const names = Object.keys(METHODS).join(' | ');
+  const names = [...Object.keys(METHODS), ...Object.keys(PIPELINES)].join(' | ');
   trainOptions(program.command('train').description('train a segmentation network with a (semi-)supervised method'))
     .option('--method <name>', `${names} (overrides the config's method)`)
     .action(async (opts: TrainArgs) => {

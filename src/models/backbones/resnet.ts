@@ -54,9 +54,9 @@ export interface ResNetFeatures<T> {
 function buildStem(s: Scope, cfg: ModelConfig): Stem {
   if (!cfg.deep_stem) {
     return {
-      convs: [conv2d(s, 'conv1', 3, 64, { k: 7, stride: 2, pad: 3, init: 'fan_out' })],
+      convs: [conv2d(s, 'conv1', 3, cfg.base_width, { k: 7, stride: 2, pad: 3, init: 'fan_out' })],
       innerBns: [],
-      bn1: batchNorm(s, 'bn1', 64),
+      bn1: batchNorm(s, 'bn1', cfg.base_width),
       poolCeil: cfg.stem_pool_ceil,
     };
   }
@@ -109,12 +109,12 @@ export function buildResNet(s: Scope, cfg: ModelConfig): ResNet {
   const stem = buildStem(s, cfg);
   const expansion = arch.block === 'bottleneck' ? 4 : 1;
   const dilate = [false, cfg.output_stride === 8, cfg.output_stride <= 16];
-  let inplanes = cfg.deep_stem ? 2 * cfg.stem_width : 64;
+  let inplanes = cfg.deep_stem ? 2 * cfg.stem_width : cfg.base_width;
   let dilation = 1;
   const layers: Block[][] = [];
   const dilations: number[][] = [];
   for (let li = 0; li < 4; li++) {
-    const planes = 64 * 2 ** li;
+    const planes = cfg.base_width * 2 ** li;
     let stride = li === 0 ? 1 : 2;
     const previous = dilation;
     if (li > 0 && dilate[li - 1]) {
@@ -137,7 +137,7 @@ export function buildResNet(s: Scope, cfg: ModelConfig): ResNet {
     layers.push(blocks);
     dilations.push(dils);
   }
-  const c = (li: number) => 64 * 2 ** li * expansion;
+  const c = (li: number) => cfg.base_width * 2 ** li * expansion;
   return { stem, layers, channels: [c(0), c(1), c(2), c(3)], dilations };
 }
 

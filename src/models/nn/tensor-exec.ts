@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { SsssegError } from '../../errors.ts';
+import { batchNormTraining } from '../../backend/kernels/batch-norm.ts';
+import { conv2dPruned } from '../../backend/kernels/tap-pruning.ts';
 import { adaptiveBin, poolOutSize, type Exec } from './exec.ts';
 import { BN_EPS, BN_MOMENTUM, type BatchNorm2d, type Conv2d } from './layers.ts';
 import { variableOf } from './params.ts';
@@ -19,10 +21,9 @@ export class TensorExec implements Exec<T4> {
 
   conv(c: Conv2d, x: T4): T4 {
     const w = variableOf(c.weight) as tf.Tensor4D;
-    // explicit symmetric padding: TF 'same' pads more at the bottom/right for stride 2
-    const pad: 'valid' | [[number, number], [number, number], [number, number], [number, number]] =
-      c.pad === 0 ? 'valid' : [[0, 0], [c.pad, c.pad], [c.pad, c.pad], [0, 0]];
-    const y = tf.conv2d(x, w, c.stride, pad, 'NHWC', c.dilation);
+    // explicit symmetric padding (TF 'same' pads more at the bottom/right for stride 2); taps that
+    // read only padding (ASPP rates beyond the map size) are dropped
+    const y = conv2dPruned(x, w, c.stride, c.pad, c.dilation);
     return c.bias ? tf.add(y, variableOf(c.bias)) : y;
   }
 
@@ -44,14 +45,15 @@ export class TensorExec implements Exec<T4> {
         'use a batch size of at least 2, or frozen_bn: true',
       );
     }
-    const { mean, variance } = tf.moments(x, [0, 1, 2]);
-    const y = tf.batchNorm(x, mean as tf.Tensor1D, variance as tf.Tensor1D, beta, gamma, BN_EPS);
+    // one op with a closed-form gradient that saves only x (see batch-norm.ts)
+    const { y, mean, variance } = batchNormTraining(x, gamma, beta, BN_EPS);
     tf.tidy(() => {
       // running stats (PyTorch momentum 0.1, unbiased variance); these ops lead to no output, so
       // a surrounding gradient tape prunes them
       rm.assign(tf.add(tf.mul(rm, 1 - BN_MOMENTUM), tf.mul(mean, BN_MOMENTUM)));
       rv.assign(tf.add(tf.mul(rv, 1 - BN_MOMENTUM), tf.mul(variance, (BN_MOMENTUM * count) / (count - 1))));
     });
+    tf.dispose([mean, variance]);
     return y;
   }
 
@@ -60,7 +62,7 @@ export class TensorExec implements Exec<T4> {
   }
 
   add(a: T4, b: T4): T4 {
-    return tf.add(a, b);
+    return tf.util.arraysEqual(a.shape, b.shape) ? addSameShape(a, b) : tf.add(a, b);
   }
 
   concat(xs: T4[]): T4 {
@@ -112,6 +114,15 @@ export class TensorExec implements Exec<T4> {
     return tf.tidy(fn as () => tf.TensorContainer) as R;
   }
 }
+
+/**
+ * a + b for equal shapes with a gradient that saves nothing: tfjs-core's Add gradient keeps both
+ * inputs alive only to read their shapes for broadcasting (one extra activation per residual block).
+ */
+const addSameShape = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+  const [a, b] = args as [tf.Tensor, tf.Tensor];
+  return { value: tf.add(a, b), gradFunc: (dy: tf.Tensor) => [dy, tf.clone(dy)] };
+}) as (a: T4, b: T4) => T4;
 
 function poolMatrix(size: number, bins: number): tf.Tensor2D {
   const m = new Float32Array(bins * size);
