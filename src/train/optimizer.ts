@@ -29,7 +29,7 @@ export class Sgd {
       const key = `${netName}/${p.name}`;
       let slot = this.slots.get(key);
       if (!slot) {
-        slot = { param: p, momentum: tf.variable(tf.zerosLike(p.variable), false, `optim/${key}.momentum`) };
+        slot = { param: p, momentum: tf.tidy(() => tf.variable(tf.zerosLike(p.variable), false, `optim/${key}.momentum`)) };
         this.slots.set(key, slot);
       }
       out.push(slot);

@@ -5,6 +5,7 @@ import { useTestBackend } from '../helpers/backend.ts';
 import { installKernels } from '../../src/backend/kernels/index.ts';
 import { batchNormTraining } from '../../src/backend/kernels/batch-norm.ts';
 import { conv2dPruned, usefulTaps } from '../../src/backend/kernels/tap-pruning.ts';
+import { tapSpans } from '../../src/backend/kernels/atrous-taps.ts';
 import { referenceForward, referenceGrads, relError, type Shape4 } from './conv-reference.ts';
 
 const TOL = 1e-3;
@@ -74,6 +75,42 @@ describe('training ops on wasm', () => {
           tf.sum(tf.mul(conv2dPruned(a as tf.Tensor4D, b as tf.Tensor4D, c.s, c.p, c.d), dyt)),
         )([xt, wt]);
         const ref = referenceGrads(x, c.xShape, w, c.wShape, dy, [c.s, c.s], pad, [c.d, c.d]);
+        assert.ok(relError(gx!.dataSync(), ref.dx) < TOL, `dx ${JSON.stringify(c)}`);
+        assert.ok(relError(gw!.dataSync(), ref.dw) < TOL, `dw ${JSON.stringify(c)}`);
+      });
+    }
+  });
+
+  test('tapSpans: the output rows each tap of a dilated conv writes from real input', () => {
+    // 3 taps at rate 4 with pad 4 on 6 rows: tap 0 reads rows 0-1 for outputs 4-5, tap 2 the reverse
+    assert.deepEqual(tapSpans(6, 6, 3, 4, 4), [
+      { tap: 0, out: 4, inp: 0, len: 2 },
+      { tap: 1, out: 0, inp: 0, len: 6 },
+      { tap: 2, out: 0, inp: 4, len: 2 },
+    ]);
+    assert.deepEqual(tapSpans(4, 4, 3, 18, 18), [{ tap: 1, out: 0, inp: 0, len: 4 }]);
+  });
+
+  test('dilated convs (tap sums) match the reference when most taps read padding', () => {
+    const cases: { xShape: Shape4; wShape: Shape4; d: number; pad: [[number, number], [number, number], [number, number], [number, number]] }[] = [
+      { xShape: [2, 5, 5, 3], wShape: [3, 3, 3, 4], d: 6, pad: [[0, 0], [6, 6], [6, 6], [0, 0]] },
+      { xShape: [1, 7, 6, 2], wShape: [3, 3, 2, 3], d: 5, pad: [[0, 0], [5, 5], [5, 5], [0, 0]] },
+      { xShape: [3, 9, 5, 2], wShape: [3, 2, 2, 3], d: 4, pad: [[0, 0], [1, 7], [4, 0], [0, 0]] },
+    ];
+    for (const c of cases) {
+      const x = values(size(c.xShape), 11);
+      const w = values(size(c.wShape), 12);
+      const refY = referenceForward(x, c.xShape, w, c.wShape, [1, 1], c.pad, [c.d, c.d]);
+      tf.tidy(() => {
+        const f = (a: tf.Tensor, b: tf.Tensor): tf.Tensor4D => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, c.pad, 'NHWC', c.d);
+        const xt = tf.tensor4d(x, c.xShape);
+        const wt = tf.tensor4d(w, c.wShape);
+        const y = f(xt, wt);
+        assert.ok(relError(y.dataSync(), refY) < TOL, `forward ${JSON.stringify(c)}`);
+        const dy = values(size(y.shape), 13);
+        const dyt = tf.tensor4d(dy, y.shape);
+        const [gx, gw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(a, b), dyt)))([xt, wt]);
+        const ref = referenceGrads(x, c.xShape, w, c.wShape, dy, [1, 1], c.pad, [c.d, c.d]);
         assert.ok(relError(gx!.dataSync(), ref.dx) < TOL, `dx ${JSON.stringify(c)}`);
         assert.ok(relError(gw!.dataSync(), ref.dw) < TOL, `dw ${JSON.stringify(c)}`);
       });

@@ -12,7 +12,7 @@ test('synthetic writes a prepared set with train and val splits that readSample 
   await runSynthetic({ out: dir, n: '12', size: '32x48', classes: '4', seed: '0' }, quiet);
   const data = await openDataset(dir);
   assert.equal(data.name, 'synthetic');
-  assert.deepEqual(data.classes, ['background', 'disc-stripes', 'square-stripes', 'disc-checks']);
+  assert.deepEqual(data.classes, ['background', 'disc-stripes', 'square-checks', 'triangle-dots']);
   assert.equal(data.split('train').length, 12);
   assert.equal(data.split('val').length, 8, 'val defaults to max(8, n/4)');
   const s = await readSample(data, data.split('val')[0]!);

@@ -27,7 +27,7 @@ async function cli(...argv: string[]): Promise<ReturnType<typeof memoryIo>> {
 
 before(async () => {
   await useTestBackend();
-  await cli('synthetic', '--out', data, '--n', '48', '--seed', '0');
+  await cli('synthetic', '--out', data, '--seed', '0');
   await cli('split', '--data', data, '--labeled', '1/4', '--seed', '0');
 });
 
@@ -50,7 +50,7 @@ test('synthetic → split → train-sup → eval → table: files exist and mIoU
   const chance = bg / total / ds.classes.length;
   assert.ok(results.metrics.miou > 1.5 * chance, `mIoU ${results.metrics.miou} vs chance ${chance}`);
   const table = await cli('table', runDir);
-  assert.match(table.stdout.join('\n'), /sup/);
+  assert.match(table.stdout.join('\n'), /SupOnly/);
 });
 
 test('a second run into the same folder refuses without --resume or --force', async () => {

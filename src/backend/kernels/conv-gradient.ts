@@ -4,7 +4,7 @@
  * tensorflow, ours on wasm); dilated (atrous) convs get both gradients as forward convolutions.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { atrousFilterGrad, atrousInputGrad, atrousPlan } from './atrous.ts';
+import { tapPlan, tapSumFilterGrad, tapSumInputGrad } from './atrous-taps.ts';
 import { conv2dFilterGrad, conv2dInputGrad, type ConvGeometry, type Shape4 } from './conv-backprop.ts';
 
 type Pair = [number, number];
@@ -37,16 +37,15 @@ function composedGrads(x: tf.Tensor4D, filter: tf.Tensor4D, dy: tf.Tensor4D, a: 
   const xs = x.shape;
   const xShape: Shape4 = nchw ? [xs[0], xs[2], xs[3], xs[1]] : xs;
   const [sh, sw] = pair(a.strides);
-  const [dh, dw] = pair(a.dilations);
-  if (sh === 1 && sw === 1 && dh === dw) {
-    // the common atrous case: one undilated conv on a space-to-batch view (see atrous.ts)
-    const p = atrousPlan(xShape, filter.shape, a.pad, dh, a.dimRoundingMode);
+  if (sh === 1 && sw === 1) {
+    // the common atrous case: per-tap matrix products over the valid regions (see atrous-taps.ts)
+    const p = tapPlan(xShape, filter.shape, a.pad, a.dilations, a.dimRoundingMode);
     return {
       x: () => {
-        const dx = atrousInputGrad(nchw ? toNHWC(dy) : dy, filter, p);
+        const dx = tapSumInputGrad(nchw ? toNHWC(dy) : dy, filter, xShape, p);
         return nchw ? toNCHW(dx) : dx;
       },
-      filter: () => atrousFilterGrad(nchw ? toNHWC(x) : x, nchw ? toNHWC(dy) : dy, filter.shape, p),
+      filter: () => tapSumFilterGrad(nchw ? toNHWC(x) : x, nchw ? toNHWC(dy) : dy, filter.shape, p),
     };
   }
   return {
