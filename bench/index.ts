@@ -9,6 +9,7 @@ const REGISTRY: Record<string, () => Promise<Benchmark>> = {
   kernels: async () => (await import('./kernels.ts')).benchmark,
   loader: async () => (await import('./loader.ts')).benchmark,
   u2pl: async () => (await import('./u2pl.ts')).benchmark,
+  native: async () => (await import('./native.ts')).benchmark,
 };
 
 async function main(argv: string[]): Promise<void> {

@@ -8,7 +8,7 @@ export function buildProgram(io: Io): Command {
   const program = new Command('sssseg')
     .description('Semi-supervised semantic segmentation experiments on TensorFlow.js')
     .version(VERSION)
-    .option('--backend <name>', 'auto | tensorflow | wasm | cpu (env SSSSEG_BACKEND)')
+    .option('--backend <name>', 'auto | tensorflow | native | wasm | cpu (env SSSSEG_BACKEND)')
     .option('--verbose', 'print stack traces with errors')
     .showHelpAfterError(false)
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })

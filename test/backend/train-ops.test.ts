@@ -22,6 +22,40 @@ function values(n: number, seed: number): Float32Array {
 
 const size = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 
+function checkBatchNorm(): void {
+  const shape: Shape4 = [3, 5, 4, 6];
+  const before = tf.memory().numTensors;
+  tf.tidy(() => {
+    const x = tf.add(tf.mul(tf.tensor4d(values(size(shape), 7), shape), 3), 1.5) as tf.Tensor4D;
+    const gamma = tf.tensor1d(values(6, 8));
+    const beta = tf.tensor1d(values(6, 9));
+    const r = tf.tensor4d(values(size(shape), 10), shape);
+    const eps = 1e-5;
+    const composed = (a: tf.Tensor4D, g: tf.Tensor1D, b: tf.Tensor1D): tf.Tensor4D => {
+      const { mean, variance } = tf.moments(a, [0, 1, 2]);
+      return tf.batchNorm(a, mean as tf.Tensor1D, variance as tf.Tensor1D, b, g, eps);
+    };
+    const fused = batchNormTraining(x, gamma, beta, eps);
+    const { mean, variance } = tf.moments(x, [0, 1, 2]);
+    assert.ok(relError(fused.y.dataSync(), composed(x, gamma, beta).dataSync()) < TOL, 'y');
+    assert.ok(relError(fused.mean.dataSync(), mean.dataSync()) < TOL, 'mean');
+    assert.ok(relError(fused.variance.dataSync(), variance.dataSync()) < TOL, 'variance');
+    tf.dispose([fused.mean, fused.variance]);
+    const lossOf = (f: (a: tf.Tensor4D, g: tf.Tensor1D, b: tf.Tensor1D) => tf.Tensor4D) =>
+      tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(a as tf.Tensor4D, g as tf.Tensor1D, b as tf.Tensor1D), r)));
+    const want = lossOf(composed)([x, gamma, beta]);
+    const got = lossOf((a, g, b) => {
+      const o = batchNormTraining(a, g, b, eps);
+      tf.dispose([o.mean, o.variance]);
+      return o.y;
+    })([x, gamma, beta]);
+    ['dx', 'dgamma', 'dbeta'].forEach((name, i) => {
+      assert.ok(relError(got[i]!.dataSync(), want[i]!.dataSync()) < TOL, name);
+    });
+  });
+  assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
+}
+
 describe('training ops on wasm', () => {
   before(async () => {
     await useTestBackend('wasm');
@@ -91,9 +125,13 @@ describe('training ops on wasm', () => {
     assert.deepEqual(tapSpans(4, 4, 3, 18, 18), [{ tap: 1, out: 0, inp: 0, len: 4 }]);
   });
 
-  test('dilated convs (tap sums) match the reference when most taps read padding', () => {
+  test('dilated convs (tap sums) and deep-layer input gradients match the reference', () => {
     const cases: { xShape: Shape4; wShape: Shape4; d: number; pad: [[number, number], [number, number], [number, number], [number, number]] }[] = [
       { xShape: [2, 5, 5, 3], wShape: [3, 3, 3, 4], d: 6, pad: [[0, 0], [6, 6], [6, 6], [0, 0]] },
+      // filter larger than the activations: input gradient computed channels-first
+      { xShape: [2, 3, 4, 24], wShape: [3, 3, 24, 20], d: 1, pad: [[0, 0], [1, 1], [1, 1], [0, 0]] },
+      { xShape: [1, 4, 3, 24], wShape: [3, 3, 24, 16], d: 2, pad: [[0, 0], [2, 2], [2, 2], [0, 0]] },
+      { xShape: [2, 3, 3, 20], wShape: [3, 3, 20, 24], d: 1, pad: [[0, 0], [0, 2], [1, 0], [0, 0]] },
       { xShape: [1, 7, 6, 2], wShape: [3, 3, 2, 3], d: 5, pad: [[0, 0], [5, 5], [5, 5], [0, 0]] },
       { xShape: [3, 9, 5, 2], wShape: [3, 2, 2, 3], d: 4, pad: [[0, 0], [1, 7], [4, 0], [0, 0]] },
     ];
@@ -117,38 +155,13 @@ describe('training ops on wasm', () => {
     }
   });
 
-  test('batchNormTraining matches tf.moments + tf.batchNorm: output, statistics and gradients', () => {
-    const shape: Shape4 = [3, 5, 4, 6];
-    const before = tf.memory().numTensors;
-    tf.tidy(() => {
-      const x = tf.add(tf.mul(tf.tensor4d(values(size(shape), 7), shape), 3), 1.5) as tf.Tensor4D;
-      const gamma = tf.tensor1d(values(6, 8));
-      const beta = tf.tensor1d(values(6, 9));
-      const r = tf.tensor4d(values(size(shape), 10), shape);
-      const eps = 1e-5;
-      const composed = (a: tf.Tensor4D, g: tf.Tensor1D, b: tf.Tensor1D): tf.Tensor4D => {
-        const { mean, variance } = tf.moments(a, [0, 1, 2]);
-        return tf.batchNorm(a, mean as tf.Tensor1D, variance as tf.Tensor1D, b, g, eps);
-      };
-      const fused = batchNormTraining(x, gamma, beta, eps);
-      const { mean, variance } = tf.moments(x, [0, 1, 2]);
-      assert.ok(relError(fused.y.dataSync(), composed(x, gamma, beta).dataSync()) < TOL, 'y');
-      assert.ok(relError(fused.mean.dataSync(), mean.dataSync()) < TOL, 'mean');
-      assert.ok(relError(fused.variance.dataSync(), variance.dataSync()) < TOL, 'variance');
-      tf.dispose([fused.mean, fused.variance]);
-      const lossOf = (f: (a: tf.Tensor4D, g: tf.Tensor1D, b: tf.Tensor1D) => tf.Tensor4D) =>
-        tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(a as tf.Tensor4D, g as tf.Tensor1D, b as tf.Tensor1D), r)));
-      const want = lossOf(composed)([x, gamma, beta]);
-      const got = lossOf((a, g, b) => {
-        const o = batchNormTraining(a, g, b, eps);
-        tf.dispose([o.mean, o.variance]);
-        return o.y;
-      })([x, gamma, beta]);
-      ['dx', 'dgamma', 'dbeta'].forEach((name, i) => {
-        assert.ok(relError(got[i]!.dataSync(), want[i]!.dataSync()) < TOL, name);
-      });
-    });
-    assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
+  test('batchNormTraining matches tf.moments + tf.batchNorm: output, statistics and gradients (wasm kernels, cpu ops)', async () => {
+    for (const backend of ['wasm', 'cpu'] as const) {
+      await useTestBackend(backend);
+      await installKernels(backend);
+      checkBatchNorm();
+    }
+    await useTestBackend('wasm');
   });
 
   test('relu gradient (from the output) is dy where x > 0, else 0', () => {

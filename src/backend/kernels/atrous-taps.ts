@@ -61,12 +61,13 @@ function region(t: tf.Tensor4D, h0: number, hl: number, w0: number, wl: number):
 }
 
 /**
- * Σ over taps of `part(sh, sw)` (a [n, sh.len, sw.len, c] block) placed at rows `at(sh)` of a
- * [n, H, W, c] result. Blocks covering the whole result are summed first, the rest padded once.
+ * Σ over taps of `part(sh, sw)` (a block of sh.len × sw.len pixels) placed at rows/cols `at(s)` of
+ * a result with spatial size `size`, spatial axes 1, 2 (NHWC) or 2, 3 (channels first, `cf`).
  */
 function placeSum(
   plan: TapPlan,
   size: [number, number],
+  cf: boolean,
   at: (s: TapSpan) => number,
   part: (sh: TapSpan, sw: TapSpan) => tf.Tensor4D,
 ): tf.Tensor4D {
@@ -77,10 +78,10 @@ function placeSum(
         const block = part(sh, sw);
         const top = at(sh);
         const left = at(sw);
-        const full =
-          top === 0 && left === 0 && sh.len === size[0] && sw.len === size[1]
-            ? block
-            : tf.pad(block, [[0, 0], [top, size[0] - top - sh.len], [left, size[1] - left - sw.len], [0, 0]]);
+        const ph: [number, number] = [top, size[0] - top - sh.len];
+        const pw: [number, number] = [left, size[1] - left - sw.len];
+        const whole = ph[0] + ph[1] + pw[0] + pw[1] === 0;
+        const full = whole ? block : tf.pad(block, cf ? [[0, 0], [0, 0], ph, pw] : [[0, 0], ph, pw, [0, 0]]);
         return acc == null ? full : (tf.add(acc, full) as tf.Tensor4D);
       });
       acc?.dispose();
@@ -95,27 +96,43 @@ export function tapSumConv(x: tf.Tensor4D, w: tf.Tensor4D, plan: TapPlan): tf.Te
   const [n, , , ci] = x.shape;
   const co = w.shape[3];
   if (plan.h.length === 0 || plan.w.length === 0) return tf.zeros([n, plan.outH, plan.outW, co]);
-  return placeSum(plan, [plan.outH, plan.outW], (s) => s.out, (sh, sw) => {
+  return placeSum(plan, [plan.outH, plan.outW], false, (s) => s.out, (sh, sw) => {
     const xs = tf.reshape(region(x, sh.inp, sh.len, sw.inp, sw.len), [n * sh.len * sw.len, ci]);
     const wt = tf.reshape(tf.slice(w, [sh.tap, sw.tap, 0, 0], [1, 1, ci, co]), [ci, co]);
     return tf.reshape(tf.matMul(xs, wt), [n, sh.len, sw.len, co]);
   });
 }
 
-/** dL/dx: each tap's dy block times Wᵀ, placed back at the input rows it read. */
+/**
+ * dL/dx: each tap's dy block times Wᵀ, placed back at the input rows it read. Wᵀ needs the filter
+ * transposed ([kh, kw, co, ci]; wasm's matMul is a naive loop with transposed operands); when the
+ * filter is larger than the activations (deep layers on small maps), dxᵀ = W·dyᵀ is computed
+ * channels-first instead, which transposes dy and dx rather than the filter.
+ */
 export function tapSumInputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, xShape: Shape4, plan: TapPlan): tf.Tensor4D {
-  const [n, , , co] = dy.shape;
-  const ci = w.shape[2];
+  const [n, oh, ow, co] = dy.shape;
+  const [kh, kw, ci] = w.shape;
   if (plan.h.length === 0 || plan.w.length === 0) return tf.zeros(xShape);
-  // [kh, kw, co, ci]: plain (non-transposed) matMul operands are fast on wasm
-  const wT = tf.transpose(w, [0, 1, 3, 2]);
-  const dx = placeSum(plan, [xShape[1], xShape[2]], (s) => s.inp, (sh, sw) => {
-    const d = tf.reshape(region(dy, sh.out, sh.len, sw.out, sw.len), [n * sh.len * sw.len, co]);
-    const wt = tf.reshape(tf.slice(wT, [sh.tap, sw.tap, 0, 0], [1, 1, co, ci]), [co, ci]);
-    return tf.reshape(tf.matMul(d, wt), [n, sh.len, sw.len, ci]);
+  const size: [number, number] = [xShape[1], xShape[2]];
+  if (n * (oh * ow * co + xShape[1] * xShape[2] * ci) < kh * kw * ci * co) {
+    return tf.tidy(() => {
+      const dyT = tf.transpose(dy, [3, 0, 1, 2]);
+      const dxT = placeSum(plan, size, true, (s) => s.inp, (sh, sw) => {
+        const d = tf.reshape(tf.slice(dyT, [0, 0, sh.out, sw.out], [co, n, sh.len, sw.len]), [co, n * sh.len * sw.len]);
+        const wt = tf.reshape(tf.slice(w, [sh.tap, sw.tap, 0, 0], [1, 1, ci, co]), [ci, co]);
+        return tf.reshape(tf.matMul(wt, d), [ci, n, sh.len, sw.len]);
+      });
+      return tf.transpose(dxT, [1, 2, 3, 0]);
+    });
+  }
+  return tf.tidy(() => {
+    const wT = tf.transpose(w, [0, 1, 3, 2]);
+    return placeSum(plan, size, false, (s) => s.inp, (sh, sw) => {
+      const d = tf.reshape(region(dy, sh.out, sh.len, sw.out, sw.len), [n * sh.len * sw.len, co]);
+      const wt = tf.reshape(tf.slice(wT, [sh.tap, sw.tap, 0, 0], [1, 1, co, ci]), [co, ci]);
+      return tf.reshape(tf.matMul(d, wt), [n, sh.len, sw.len, ci]);
+    });
   });
-  wT.dispose();
-  return dx;
 }
 
 /** dL/dW[t, u] = x-blockᵀ · dy-block, with x channels-first so the product needs no transposed operand. */

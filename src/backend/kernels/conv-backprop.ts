@@ -14,6 +14,7 @@ import {
   type Pads,
 } from './conv-geometry.ts';
 import { spaceToBatch } from './space-batch.ts';
+import { tapPlan, tapSumInputGrad } from './atrous-taps.ts';
 
 export type Shape4 = [number, number, number, number];
 
@@ -28,10 +29,10 @@ export interface ConvGeometry {
 export type FilterGradMethod = 'auto' | 'conv' | 'im2col';
 
 /**
- * Above this many elements the im2col matrix costs more memory than its speed is worth
- * (it holds kh·kw copies of x); 32 Mi floats = 128 MiB.
+ * Up to this many elements (64 MiB) the im2col filter gradient builds the whole patch matrix for
+ * one product; above it, one tap's patch at a time (a copy of x, not kh·kw of them, in memory).
  */
-const IM2COL_MAX_ELEMENTS = 32 * 1024 * 1024;
+const ONE_PRODUCT_MAX_ELEMENTS = 16 * 1024 * 1024;
 
 function conv2dInfo(xShape: Shape4, filterShape: Shape4, g: ConvGeometry): tf.backend_util.Conv2DInfo {
   return tf.backend_util.computeConv2DInfo(
@@ -108,8 +109,18 @@ function interleave(phases: tf.Tensor4D[], sh: number, sw: number): tf.Tensor4D 
   return sh === 1 ? rows[0]! : tf.reshape(tf.concat(rows, 2), [n, qh * sh, qw * sw, c]);
 }
 
-/** dL/dx of y = conv2d(x, filter) given dy = dL/dy. */
+/**
+ * dL/dx of y = conv2d(x, filter) given dy = dL/dy. Stride 1 with a filter larger than the
+ * activations (deep layers on small maps) goes through tap sums, which avoid transposing and
+ * flipping the filter; otherwise one forward conv per stride phase.
+ */
 export function conv2dInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, xShape: Shape4, g: ConvGeometry): tf.Tensor4D {
+  const [kh, kw, ci, co] = filter.shape;
+  const [n, oh, ow] = dy.shape;
+  const unitStride = g.strides === 1 || (Array.isArray(g.strides) && g.strides[0] === 1 && g.strides[1] === 1);
+  if (unitStride && n * (oh * ow * co + xShape[1] * xShape[2] * ci) < kh * kw * ci * co) {
+    return tapSumInputGrad(dy, filter, xShape, tapPlan(xShape, filter.shape, g.pad, g.dilations, g.dimRoundingMode));
+  }
   return tf.tidy(() => {
     const [ah, aw] = convAxes(conv2dInfo(xShape, filter.shape, g));
     const planH = inputGradPlan(ah);
@@ -159,21 +170,23 @@ function filterGradByIm2col(x: tf.Tensor4D, dy: tf.Tensor4D, ah: ConvAxis, aw: C
   const m = n * oh * ow;
   const dy2d = tf.reshape(dy, [m, co]);
   const xs = channelFirstPhases(x, ah, aw);
-  const perTap: tf.Tensor2D[] = [];
-  for (let t = 0; t < kh; t++) {
-    for (let u = 0; u < kw; u++) {
-      const offH = t * ah.dilation;
-      const offW = u * aw.dilation;
-      const phase = (offH % s) * s + (offW % s);
-      const begin = [0, phase * n, Math.floor(offH / s), Math.floor(offW / s)];
-      const whole = xs.shape[1] === n && xs.shape[2] === oh && xs.shape[3] === ow;
-      perTap.push(
-        tf.tidy(() => tf.matMul(tf.reshape(whole ? xs : tf.slice(xs, begin, [ci, n, oh, ow]), [ci, m]), dy2d)),
-      );
-    }
+  const patch = (t: number, u: number): tf.Tensor2D => {
+    const offH = t * ah.dilation;
+    const offW = u * aw.dilation;
+    const phase = (offH % s) * s + (offW % s);
+    const begin = [0, phase * n, Math.floor(offH / s), Math.floor(offW / s)];
+    const whole = xs.shape[1] === n && xs.shape[2] === oh && xs.shape[3] === ow;
+    return tf.reshape(whole ? xs : tf.slice(xs, begin, [ci, n, oh, ow]), [ci, m]);
+  };
+  const taps: [number, number][] = [];
+  for (let t = 0; t < kh; t++) for (let u = 0; u < kw; u++) taps.push([t, u]);
+  if (taps.length > 1 && taps.length * ci * m <= ONE_PRODUCT_MAX_ELEMENTS) {
+    // one [kh·kw·ci, m] × [m, co] product: XNNPACK packs dy once and runs a tall matrix
+    const cols = tf.tidy(() => tf.concat(taps.map(([t, u]) => patch(t, u)), 0));
+    return tf.reshape(tf.matMul(cols, dy2d), filterShape);
   }
-  const stacked = perTap.length === 1 ? perTap[0]! : tf.concat(perTap, 0);
-  return tf.reshape(stacked, filterShape);
+  const perTap = taps.map(([t, u]) => tf.tidy(() => tf.matMul(patch(t, u), dy2d)));
+  return tf.reshape(perTap.length === 1 ? perTap[0]! : tf.concat(perTap, 0), filterShape);
 }
 
 function filterGradByConv(x: tf.Tensor4D, dy: tf.Tensor4D, ah: ConvAxis, aw: ConvAxis, filterShape: Shape4): tf.Tensor4D {
@@ -190,18 +203,13 @@ function filterGradByConv(x: tf.Tensor4D, dy: tf.Tensor4D, ah: ConvAxis, aw: Con
 }
 
 /**
- * Measured on wasm (bench/kernels.ts, ResNet-50 layers): the single matMul over the patch matrix
- * beats the batch-as-channels conv (whose inner dot products are only `batch` long) by 1.3-3×
- * for every layer kind; the conv is kept for patch matrices too large to hold, and is the only
- * way for unequal strides.
+ * Measured on wasm (bench/kernels.ts, ResNet-50 layers): the matMuls over the patch matrix beat
+ * the batch-as-channels conv (whose inner dot products are only `batch` long) by 1.3-3× for every
+ * layer kind, and large layers go one tap at a time, so the conv is only the way for unequal
+ * strides.
  */
-function pickFilterMethod(x: tf.Tensor4D, ah: ConvAxis, aw: ConvAxis): 'conv' | 'im2col' {
-  if (ah.stride !== aw.stride) return 'conv';
-  const [n, , , ci] = x.shape;
-  const size = ah.kernel * aw.kernel * ci * n * ah.outSize * aw.outSize;
-  // stride and dilation both > 1 cannot be one tfjs conv, so im2col is the only way then
-  const both = ah.stride > 1 && (ah.dilation > 1 || aw.dilation > 1);
-  return size <= IM2COL_MAX_ELEMENTS || both ? 'im2col' : 'conv';
+function pickFilterMethod(ah: ConvAxis, aw: ConvAxis): 'conv' | 'im2col' {
+  return ah.stride === aw.stride ? 'im2col' : 'conv';
 }
 
 /** dL/dfilter of y = conv2d(x, filter) given dy = dL/dy. */
@@ -214,7 +222,7 @@ export function conv2dFilterGrad(
 ): tf.Tensor4D {
   return tf.tidy(() => {
     const [ah, aw] = convAxes(conv2dInfo(x.shape, filterShape, g));
-    const chosen = method === 'auto' ? pickFilterMethod(x, ah, aw) : method;
+    const chosen = method === 'auto' ? pickFilterMethod(ah, aw) : method;
     return chosen === 'im2col'
       ? filterGradByIm2col(x, dy, ah, aw, filterShape)
       : filterGradByConv(x, dy, ah, aw, filterShape);

@@ -11,6 +11,7 @@ import { installLeanBackprop } from './lean-backprop.ts';
 import { wasmAtrousConv2D } from './wasm-atrous-conv.ts';
 import { wasmConvBackpropKernels } from './wasm-conv-backprop.ts';
 import { wasmCopyKernels } from './wasm-copy-kernels.ts';
+import { wasmChannelKernels } from './channel-stats.ts';
 
 const kernelsDone = new Set<string>();
 let gradientsDone: Promise<void> | null = null;
@@ -40,6 +41,7 @@ export async function installKernels(backend: string): Promise<void> {
     if (backend === 'wasm') {
       wasmConvBackpropKernels.forEach(replaceKernel);
       wasmCopyKernels().forEach(replaceKernel);
+      wasmChannelKernels.forEach(replaceKernel);
       const conv = tf.getKernel(tf.Conv2D, 'wasm');
       if (conv) replaceKernel(wasmAtrousConv2D(conv));
     }

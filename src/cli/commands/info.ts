@@ -30,5 +30,6 @@ export const registerInfo: RegisterCommand = (program, ctx) => {
       ctx.io.out(`GPU:          ${b.gpu ? 'found (CUDA via tfjs-node-gpu)' : 'not found'}`);
       ctx.io.out(`wasm SIMD:    ${yesNo(b.wasmSimd)}`);
       ctx.io.out(`wasm threads: ${yesNo(b.wasmThreads)}`);
+      ctx.io.out(`native:       ${b.native.loaded ? `loaded (oneDNN ${b.native.onednn}, ISA ${b.native.isa}, ${b.native.threads} threads)` : `not loaded (${b.native.reason})`}`);
     });
 };
