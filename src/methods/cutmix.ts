@@ -7,7 +7,7 @@ import { supervisedLoss } from '../losses/supervised.ts';
 import { upsampleLogits } from '../losses/ce.ts';
 import { pseudoCrossEntropy } from '../losses/consistency.ts';
 import { emaUpdate } from '../train/ema.ts';
-import { copyParams } from './shared/nets.ts';
+import { studentAndTeacher } from './shared/nets.ts';
 import { drawCpsMasks, mixNhwc } from './shared/mix.ts';
 import { disposePseudo, type PseudoLabels } from './shared/pseudo.ts';
 import type { Rng } from '../util/rng.ts';
@@ -63,10 +63,7 @@ export const cutmix: Method<CutMixConfig, CutMixState> = {
   configSchema,
   dataNeeds: () => ({ unlabeled: true, strongViews: 0, boxes: 'none', mixBatch: true, labeledStrong: false }),
   async init(ctx, cfg) {
-    const student = await ctx.buildNet();
-    const teacher = await ctx.buildNet();
-    copyParams(teacher, student);
-    return { student, teacher, cfg, loss: ctx.cfg.train.loss };
+    return { ...(await studentAndTeacher(ctx)), cfg, loss: ctx.cfg.train.loss };
   },
   nets: (s) => ({ student: s.student, teacher: s.teacher }),
   evalNet: (s) => (s.cfg.eval_net === 'teacher' ? { name: 'teacher', net: s.teacher } : { name: 'student', net: s.student }),

@@ -6,7 +6,7 @@ import type { TrainConfig } from '../config/schema.ts';
 import { supervisedLoss } from '../losses/supervised.ts';
 import { softmaxMse } from '../losses/consistency.ts';
 import { emaUpdate } from '../train/ema.ts';
-import { copyParams, sliceOutputs } from './shared/nets.ts';
+import { studentAndTeacher, sliceOutputs } from './shared/nets.ts';
 import { sigmoidRampup } from './shared/ramps.ts';
 
 /**
@@ -39,10 +39,7 @@ export const mt: Method<MtConfig, MtState> = {
   configSchema,
   dataNeeds: () => ({ unlabeled: true, strongViews: 0, boxes: 'none', mixBatch: false, labeledStrong: false }),
   async init(ctx, cfg) {
-    const student = await ctx.buildNet();
-    const teacher = await ctx.buildNet();
-    copyParams(teacher, student);
-    return { student, teacher, cfg, loss: ctx.cfg.train.loss };
+    return { ...(await studentAndTeacher(ctx)), cfg, loss: ctx.cfg.train.loss };
   },
   nets: (s) => ({ student: s.student, teacher: s.teacher }),
   evalNet: (s) => (s.cfg.eval_net === 'teacher' ? { name: 'teacher', net: s.teacher } : { name: 'student', net: s.student }),

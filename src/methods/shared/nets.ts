@@ -20,3 +20,11 @@ export function sliceOutputs(out: SegOutputs, start: number, size: number): SegO
 }
 
 export { AveragedNet } from '../../models/averaged.ts';
+
+/** A student and its EMA teacher, the teacher starting as an exact copy (MT, CutMix-Seg). */
+export async function studentAndTeacher(ctx: { buildNet(seedOffset?: number): Promise<SegNet> }): Promise<{ student: SegNet; teacher: SegNet }> {
+  const student = await ctx.buildNet();
+  const teacher = await ctx.buildNet();
+  copyParams(teacher, student);
+  return { student, teacher };
+}
