@@ -1,7 +1,10 @@
 /**
  * Kernels and gradients that tfjs 4.22 lacks or runs slowly on some backends: all of tfjs-core's
  * gradients (not in its Node bundle, see core-gradients.ts), gradients of dilated convs on every
- * backend, and wasm Conv2DBackpropFilter/Input built on XNNPACK forward convs.
+ * backend (atrous-taps.ts), a ReLU gradient that saves the output, a backward pass that frees
+ * memory as it goes (lean-backprop.ts), and on wasm: Conv2DBackpropFilter/Input built on XNNPACK
+ * forward convs and matrix products, dilated and 'same'-padded Conv2D fixes, copy-free Identity,
+ * heap-view Slice/Tile, and per-channel BatchNorm reductions (channel-stats.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { loadCoreGradients } from './core-gradients.ts';

@@ -14,13 +14,3 @@ export function spaceToBatch(x: tf.Tensor4D, d: number): tf.Tensor4D {
   const t2 = tf.transpose(tf.reshape(t1, [d, n * a * b, d, c]), [0, 2, 1, 3]); // [i, j, (n a b), c]
   return tf.reshape(t2, [d * d * n, a, b, c]);
 }
-
-/** Inverse of spaceToBatch. */
-export function batchToSpace(y: tf.Tensor4D, d: number): tf.Tensor4D {
-  const [nb, a, b, c] = y.shape;
-  const n = nb / (d * d);
-  const t1 = tf.transpose(tf.reshape(y, [d, d, n * a * b, c]), [0, 2, 1, 3]); // [i, (n a b), j, c]
-  const t2 = tf.transpose(tf.reshape(t1, [d, n, a, b * d * c]), [1, 2, 0, 3]); // [n, a, i, (b j c)]
-  return tf.reshape(t2, [n, a * d, b * d, c]);
-}
-
