@@ -15,6 +15,7 @@ import { wasmAtrousConv2D } from './wasm-atrous-conv.ts';
 import { wasmConvBackpropKernels } from './wasm-conv-backprop.ts';
 import { wasmCopyKernels } from './wasm-copy-kernels.ts';
 import { wasmChannelKernels } from './channel-stats.ts';
+import { wasmMaxPoolGrad } from './wasm-maxpool-grad.ts';
 
 const kernelsDone = new Set<string>();
 let gradientsDone: Promise<void> | null = null;
@@ -45,6 +46,7 @@ export async function installKernels(backend: string): Promise<void> {
       wasmConvBackpropKernels.forEach(replaceKernel);
       wasmCopyKernels().forEach(replaceKernel);
       wasmChannelKernels.forEach(replaceKernel);
+      replaceKernel(wasmMaxPoolGrad);
       const conv = tf.getKernel(tf.Conv2D, 'wasm');
       if (conv) replaceKernel(wasmAtrousConv2D(conv));
     }
