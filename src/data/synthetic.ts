@@ -95,13 +95,15 @@ function paintBackground(image: Uint8Array, h: number, w: number, rng: Rng): voi
   }
 }
 
-/** Two colours far enough apart that the texture is visible. */
+/**
+ * A dark and a light colour of random hue: the texture always shows as a strong light/dark
+ * pattern (what a small network can learn from 16 images), while the colours themselves carry no
+ * class information.
+ */
 function texturePair(rng: Rng): [[number, number, number], [number, number, number]] {
-  for (;;) {
-    const a = randomColour(rng);
-    const b = randomColour(rng);
-    if (Math.abs(a[0] - b[0]) + Math.abs(a[1] - b[1]) + Math.abs(a[2] - b[2]) >= 150) return [a, b];
-  }
+  const dark: [number, number, number] = [rng.int(0, 110), rng.int(0, 110), rng.int(0, 110)];
+  const light: [number, number, number] = [rng.int(150, 256), rng.int(150, 256), rng.int(150, 256)];
+  return rng.next() < 0.5 ? [dark, light] : [light, dark];
 }
 
 function inside(shape: Shape, dx: number, dy: number, r: number): boolean {
@@ -127,10 +129,13 @@ function paintObject(image: Uint8Array, label: Uint8Array, h: number, w: number,
   const cx = rng.uniform(0.7 * r, w - 0.7 * r);
   const cy = rng.uniform(0.7 * r, h - 0.7 * r);
   const [ca, cb] = texturePair(rng);
-  // periods of 10-14 px survive the trainer's 0.75x rescale and a stride-4 stem
-  const period = rng.int(10, 15);
-  // stripes at a random right angle-ish orientation; texture coordinates rotate with it
-  const theta = rng.int(0, 4) * (Math.PI / 4);
+  // One period (10 px) and axis-aligned textures: with random periods 10-14 and 45° rotations a
+  // tiny net trained from scratch on 16 images reached only ~38 % val mIoU, with these ~75 %.
+  // The draws are kept so every other random choice of a sample stays as it was.
+  rng.int(10, 15);
+  const period = 10;
+  rng.int(0, 4);
+  const theta = 0;
   const [cos, sin] = [Math.cos(theta), Math.sin(theta)];
   const phase = rng.uniform(0, period);
   for (let y = Math.max(0, Math.floor(cy - r)); y < Math.min(h, Math.ceil(cy + r + 1)); y++) {

@@ -48,7 +48,7 @@ test('synthetic → split → train-sup → eval → table: files exist and mIoU
     for (const v of s.label) if (v !== 255) (total++, v === 0 && bg++);
   }
   const chance = bg / total / ds.classes.length;
-  assert.ok(results.metrics.miou > 1.25 * chance, `mIoU ${results.metrics.miou} vs chance ${chance}`);
+  assert.ok(results.metrics.miou > 2.5 * chance, `mIoU ${results.metrics.miou} vs chance ${chance}`);
   const table = await cli('table', runDir);
   assert.match(table.stdout.join('\n'), /SupOnly/);
 });
