@@ -7,7 +7,7 @@ import { supervisedLoss } from '../losses/supervised.ts';
 import { pseudoCrossEntropy } from '../losses/consistency.ts';
 import { sliceOutputs } from './shared/nets.ts';
 import { detach, pseudoLabels } from './shared/pseudo.ts';
-import { disposeTarget, mixStrong, mixTarget, partnerTarget, validOf } from './shared/fixmatch-core.ts';
+import { disposeTarget, mixStrong, mixTarget, stepInputs, validOf } from './shared/fixmatch-core.ts';
 
 /**
  * FixMatch as in UniMatch's `fixmatch.py` (spec §3.3): UniMatch with one strong view and no
@@ -37,14 +37,7 @@ export const fixmatch: Method<FixMatchConfig, FixMatchState> = {
   nets: (s) => ({ model: s.net }),
   evalNet: (s) => ({ name: 'model', net: s.net }),
   step(s, batch, ctx) {
-    const u = batch.unlabeled;
-    const mix = batch.unlabeledMix;
-    if (!u || !mix || u.strong.length < 1 || mix.strong.length < 1) throw new Error('fixmatch: needs a strong view of the unlabeled and the mix batch');
-    const { x, y } = batch.labeled;
-    const nl = x.shape[0];
-    const nu = u.x.shape[0];
-    const [h, w] = [u.x.shape[1], u.x.shape[2]];
-    const partner = partnerTarget(s.net, mix, ctx.rng);
+    const { x, y, u, mix, nl, nu, h, w, partner } = stepInputs('fixmatch', s.net, batch, ctx.rng, 1);
     const strongIn = mixStrong(u, mix, 0);
     const weakIn = tf.concat([x, u.x], 0);
     const valid = validOf(u);

@@ -7,7 +7,7 @@ import { supervisedLoss } from '../losses/supervised.ts';
 import { pseudoCrossEntropy } from '../losses/consistency.ts';
 import { sliceOutputs } from './shared/nets.ts';
 import { detach, pseudoLabels } from './shared/pseudo.ts';
-import { disposeTarget, mixStrong, mixTarget, partnerTarget, validOf, type MixTarget } from './shared/fixmatch-core.ts';
+import { disposeTarget, mixStrong, mixTarget, stepInputs, validOf, type MixTarget } from './shared/fixmatch-core.ts';
 
 /**
  * UniMatch (`unimatch.py`, spec §3): one network, no teacher. Two strong views of each unlabeled
@@ -58,14 +58,7 @@ export const unimatch: Method<UniMatchConfig, UniMatchState> = {
   nets: (s) => ({ model: s.net }),
   evalNet: (s) => ({ name: 'model', net: s.net }),
   step(s, batch, ctx) {
-    const u = batch.unlabeled;
-    const mix = batch.unlabeledMix;
-    if (!u || !mix || u.strong.length < 2 || mix.strong.length < 2) throw new Error('unimatch: needs two strong views of the unlabeled and the mix batch');
-    const { x, y } = batch.labeled;
-    const nl = x.shape[0];
-    const nu = u.x.shape[0];
-    const [h, w] = [u.x.shape[1], u.x.shape[2]];
-    const partner = partnerTarget(s.net, mix, ctx.rng);
+    const { x, y, u, mix, nl, nu, h, w, partner } = stepInputs('unimatch', s.net, batch, ctx.rng, 2);
     const s1 = mixStrong(u, mix, 0);
     const s2 = mixStrong(u, mix, 1);
     const weakIn = tf.concat([x, u.x], 0);

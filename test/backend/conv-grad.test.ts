@@ -4,23 +4,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { useTestBackend } from '../helpers/backend.ts';
 import { installKernels } from '../../src/backend/kernels/index.ts';
 import { conv2dFilterGrad, conv2dInputGrad } from '../../src/backend/kernels/conv-backprop.ts';
-import { referenceForward, referenceGrads, relError, type Pad, type Shape4 } from './conv-reference.ts';
+import { referenceForward, referenceGrads, relError, size, values, type Pad, type Shape4 } from './conv-reference.ts';
 
 const TOL = 1e-3;
 const PADS: Pad[] = ['same', 'valid', [[0, 0], [1, 2], [2, 0], [0, 0]]];
-
-/** Deterministic values in [-1, 1) so that failures reproduce. */
-function values(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
-
-const size = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 
 interface Case {
   xShape: Shape4;

@@ -96,3 +96,16 @@ export function referenceForward(
         }
   return y;
 }
+
+/** Deterministic values in [-1, 1) so that failures reproduce. */
+export function values(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+export const size = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);

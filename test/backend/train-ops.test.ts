@@ -6,21 +6,9 @@ import { installKernels } from '../../src/backend/kernels/index.ts';
 import { batchNormTraining } from '../../src/backend/kernels/batch-norm.ts';
 import { conv2dPruned, usefulTaps } from '../../src/backend/kernels/tap-pruning.ts';
 import { tapSpans } from '../../src/backend/kernels/atrous-taps.ts';
-import { referenceForward, referenceGrads, relError, type Shape4 } from './conv-reference.ts';
+import { referenceForward, referenceGrads, relError, size, values, type Shape4 } from './conv-reference.ts';
 
 const TOL = 1e-3;
-
-function values(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
-
-const size = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 
 function checkBatchNorm(): void {
   const shape: Shape4 = [3, 5, 4, 6];

@@ -1,11 +1,11 @@
 /** The eval and table commands through the real CLI parser (in process). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { memoryIo } from '../helpers/io.ts';
-import { writeRunResults, type RunResults } from '../../src/io/results.ts';
+import type { RunResults } from '../../src/io/results.ts';
+import { makeRuns } from './runs.ts';
 import { run } from '../../src/cli/main.ts';
 
 function result(method: string, split: string, miou: number): RunResults {
@@ -20,18 +20,6 @@ function result(method: string, split: string, miou: number): RunResults {
     iterations: 40,
     checkpoint: 'best.bin',
   };
-}
-
-async function makeRuns(specs: RunResults[]): Promise<{ root: string; dirs: string[] }> {
-  const root = mkdtempSync(path.join(tmpdir(), 'sssseg-table-cli-'));
-  const dirs: string[] = [];
-  for (const [i, r] of specs.entries()) {
-    const dir = path.join(root, `run${i}`);
-    mkdirSync(dir);
-    await writeRunResults(dir, r);
-    dirs.push(dir);
-  }
-  return { root, dirs };
 }
 
 test('the CLI: `sssseg table <runs> --csv f` prints Markdown and writes the CSV; missing runs exit 1', async () => {

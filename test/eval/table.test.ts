@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { memoryIo } from '../helpers/io.ts';
 import { runTable } from '../../src/commands/table.ts';
-import { markdownTable, readRunResults, toCsv, writeRunResults, type RunResults } from '../../src/io/results.ts';
+import { markdownTable, readRunResults, toCsv, type RunResults } from '../../src/io/results.ts';
+import { makeRuns } from './runs.ts';
 import { SsssegError } from '../../src/errors.ts';
 
 function result(method: string, split: string, miou: number, dataset = 'camvid'): RunResults {
@@ -21,18 +22,6 @@ function result(method: string, split: string, miou: number, dataset = 'camvid')
     iterations: 40,
     checkpoint: 'best.bin',
   };
-}
-
-async function makeRuns(specs: RunResults[]): Promise<{ root: string; dirs: string[] }> {
-  const root = mkdtempSync(path.join(tmpdir(), 'sssseg-table-'));
-  const dirs: string[] = [];
-  for (const [i, r] of specs.entries()) {
-    const dir = path.join(root, `run${i}`);
-    mkdirSync(dir);
-    await writeRunResults(dir, r);
-    dirs.push(dir);
-  }
-  return { root, dirs };
 }
 
 test('results.json round-trips; NaN per-class IoU is stored as null', async () => {

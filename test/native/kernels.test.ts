@@ -3,24 +3,11 @@ import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { initNativeBackend, nativeInfo } from '../../src/backend/native/index.ts';
 import { nativeAddon } from '../../src/backend/native/addon.ts';
-import { referenceForward, referenceGrads, relError, type Pad, type Shape4 } from '../backend/conv-reference.ts';
+import { referenceForward, referenceGrads, relError, size, values, type Pad, type Shape4 } from '../backend/conv-reference.ts';
 
 const TOL = 1e-4;
 const PADS: Pad[] = ['same', 'valid', [[0, 0], [1, 2], [2, 0], [0, 0]]];
 const skip = nativeAddon() == null ? `native addon not built: ${nativeInfo().reason ?? ''}` : false;
-
-/** Deterministic values in [-1, 1) so that failures reproduce. */
-function values(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
-
-const size = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 
 interface Case {
   xShape: Shape4;

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { SegNet } from '../../models/index.ts';
-import type { TensorBatch } from '../types.ts';
+import type { TensorBatch, TrainBatch } from '../types.ts';
 import type { Rng } from '../../util/rng.ts';
 import { pseudoLabels, type PseudoLabels } from './pseudo.ts';
 import { mixNhw, mixNhwc } from './mix.ts';
@@ -20,6 +20,18 @@ export interface MixTarget extends PseudoLabels {
 /** NHW all-ones when the loader gave no ignore mask (no padded pixels). */
 export function validOf(b: TensorBatch): tf.Tensor3D {
   return b.ignore ? validFromIgnore(b.ignore) : tf.onesLike(tf.cast(b.y, 'float32'));
+}
+
+/** What both steps read first: the batch parts, their sizes and the partner's pseudo-labels (step 1). */
+export function stepInputs(method: string, net: SegNet, batch: TrainBatch, rng: Rng, views: number) {
+  const u = batch.unlabeled;
+  const mix = batch.unlabeledMix;
+  if (!u || !mix || u.strong.length < views || mix.strong.length < views) {
+    throw new Error(`${method}: needs ${views} strong view(s) of the unlabeled and the mix batch`);
+  }
+  const { x, y } = batch.labeled;
+  const [nu, h, w] = [u.x.shape[0], u.x.shape[1], u.x.shape[2]];
+  return { x, y, u, mix, nl: x.shape[0], nu, h, w, partner: partnerTarget(net, mix, rng) };
 }
 
 /** Step 1: `model.eval()`, no grad, on the mix batch's weak view. */
