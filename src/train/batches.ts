@@ -63,7 +63,14 @@ export class BatchStreams {
 
   async batch(it: number): Promise<TrainBatch> {
     const last = Math.min(it + this.cfg.data.prefetch, this.schedule.totalIters - 1);
-    for (let k = it; k <= last; k++) if (!this.pending.has(k)) this.pending.set(k, this.assemble(k));
+    for (let k = it; k <= last; k++) {
+      if (this.pending.has(k)) continue;
+      const p = this.assemble(k);
+      // a prefetched batch that fails (bad file) must surface when its turn comes, not crash the
+      // process as an unhandled rejection while an earlier batch trains
+      p.catch(() => undefined);
+      this.pending.set(k, p);
+    }
     const data = await this.pending.get(it)!;
     this.pending.delete(it);
     return toTensors(data, this.cfg.data.crop, this.cfg.data.weak.imagePad === 'mean');
