@@ -52,8 +52,8 @@ export async function runSt(
   backend: () => Promise<BackendInfo>,
   cmd = 'train',
 ): Promise<PipelineSummary> {
-  const data = await openDataset(required(args.data, '--data <dir>', cmd));
-  const split = await resolveSplit(data, required(args.split, '--split <split>', cmd));
+  const data = await openDataset(required(args.data ?? cfg.run?.data, '--data <dir> (or run.data in the config)', cmd));
+  const split = await resolveSplit(data, required(args.split ?? cfg.run?.split, '--split <split> (or run.split in the config)', cmd));
   const outDir = args.resume ?? args.out ?? path.join('runs', `${cfg.method}-${split.name.replace(/[/\\]/g, '_')}`);
   const fromStage = parseFromStage(args.fromStage);
   const b = await backend();

@@ -73,7 +73,11 @@ export async function runTable(opts: TableOptions, io: Io): Promise<TableResult>
   const methods = orderMethods(results.map((r) => r.method));
   const cells = averageCells(results, columnOf, metric);
   const gains = gainsOverSup(cells, methods, columns);
-  const markdown = renderMarkdown(metric, methods, columns, cells, gains);
+  const markdown = [
+    renderMarkdown(metric, methods, columns, cells, gains),
+    renderWallTime(results, columnOf, methods, columns),
+    provenance(results),
+  ].join('\n\n');
   const csv = renderCsv(methods, columns, cells, gains);
   io.out(markdown);
   const files: string[] = [];
@@ -192,6 +196,31 @@ function renderMarkdown(
   const label = metric === 'miou' ? 'mIoU (%)' : 'pixel accuracy (%)';
   const table = markdownTable(['Method', ...columns], rows, ['left', ...columns.map(() => 'right' as const)]);
   return `${label}\n\n${table}`;
+}
+
+/** Mean wall time per cell in minutes: what a method costs matters as much as what it gains. */
+function renderWallTime(results: RunResults[], columnOf: (r: RunResults) => string, methods: string[], columns: string[]): string {
+  const sums = new Map<string, { sum: number; n: number }>();
+  for (const r of results) {
+    const key = `${r.method}\u0000${columnOf(r)}`;
+    const slot = sums.get(key) ?? { sum: 0, n: 0 };
+    sums.set(key, { sum: slot.sum + r.wall_time_s, n: slot.n + 1 });
+  }
+  const rows = methods.map((m) => [
+    displayMethod(m),
+    ...columns.map((c) => {
+      const s = sums.get(`${m}\u0000${c}`);
+      return s ? (s.sum / s.n / 60).toFixed(1) : '–';
+    }),
+  ]);
+  return `wall time (min)\n\n${markdownTable(['Method', ...columns], rows, ['left', ...columns.map(() => 'right' as const)])}`;
+}
+
+/** Where the numbers come from: backends and machines as the runs recorded them. */
+function provenance(results: RunResults[]): string {
+  const backends = [...new Set(results.map((r) => r.backend))].join(', ');
+  const machines = [...new Set(results.map((r) => r.machine).filter((m): m is string => Boolean(m)))].join('; ');
+  return `backend: ${backends}${machines ? `; machine: ${machines}` : ''}`;
 }
 
 function renderCsv(methods: string[], columns: string[], cells: TableResult['cells'], gains: TableResult['gains']): string {

@@ -40,8 +40,8 @@ export async function runTrain(args: TrainArgs, io: Io, backend: () => Promise<B
     const s = await runSt(cfg, args, io, backend, cmd);
     return { runDir: s.runDir, iterations: s.results?.iterations ?? 0, completed: s.completed, wallTimeS: s.results?.wall_time_s ?? 0 };
   }
-  const data = await openDataset(required(args.data, '--data <dir>', cmd));
-  const split = await resolveSplit(data, required(args.split, '--split <split>', cmd));
+  const data = await openDataset(required(args.data ?? cfg.run?.data, '--data <dir> (or run.data in the config)', cmd));
+  const split = await resolveSplit(data, required(args.split ?? cfg.run?.split, '--split <split> (or run.split in the config)', cmd));
   const outDir = args.resume ?? args.out ?? path.join('runs', `${cfg.method}-${split.name.replace(/[/\\]/g, '_')}`);
   const b = await backend();
   const controller = new AbortController();

@@ -65,8 +65,20 @@ export const dataSchema = z
   })
   .strict();
 
+/**
+ * Where a config runs when the command line does not say: the prepared data folder and split
+ * (paths relative to the directory sssseg runs in). `sssseg sweep` needs both.
+ */
+export const runSchema = z
+  .object({
+    data: z.string().min(1).optional(),
+    split: z.string().min(1).optional(),
+  })
+  .strict();
+
 export const baseConfigSchema = z.object({
   method: z.string(),
+  run: runSchema.optional(),
   seed: z.number().int().default(0),
   model: modelConfigSchema,
   data: dataSchema.default(dataSchema.parse({})),

@@ -3,6 +3,7 @@
  * text both `eval` and `table` print or write.
  */
 import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { SsssegError } from '../errors.ts';
@@ -22,6 +23,15 @@ export interface RunResults {
   backend: string;
   iterations: number;
   checkpoint: string;
+  /** CPU model and core count of the machine that trained it (tables state where times come from) */
+  machine?: string;
+}
+
+/** This machine in a few words, e.g. "Intel(R) Xeon(R) … (2 cores)". */
+export function machineName(): string {
+  const cpus = os.cpus();
+  const model = cpus[0]?.model.replace(/\s+/g, ' ').trim() || os.arch();
+  return `${model} (${os.availableParallelism()} cores)`;
 }
 
 // JSON has no NaN: per-class IoU of an excluded class is stored as null.
@@ -39,6 +49,7 @@ const runResultsSchema = z.object({
   backend: z.string(),
   iterations: z.number(),
   checkpoint: z.string(),
+  machine: z.string().optional(),
 });
 
 /** JSON text with NaN/±Infinity written as null (JSON.stringify does that too, but say so). */

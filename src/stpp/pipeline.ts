@@ -13,7 +13,7 @@ import type { ExperimentConfig } from '../config/schema.ts';
 import { toPlainConfig } from '../config/load.ts';
 import type { PreparedDataset, ResolvedSplit } from '../data/index.ts';
 import { SsssegError } from '../errors.ts';
-import { writeRunResults, type RunResults } from '../io/results.ts';
+import { machineName, writeRunResults, type RunResults } from '../io/results.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { pipelineConfig } from './config.ts';
 import { STPP_FILES, checkIdentity, clearMarkersFrom, readMarker, removePaths, writeMarker, type StageMarker } from './layout.ts';
@@ -163,6 +163,7 @@ async function writeResults(opts: PipelineOptions, name: string, markers: StageM
     backend: opts.backend.name,
     iterations,
     checkpoint: String(last.info['checkpoint']),
+    machine: machineName(),
   };
   await writeRunResults(opts.outDir, results);
   return results;

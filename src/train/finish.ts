@@ -4,7 +4,7 @@ import type { Io } from '../cli/context.ts';
 import type { BackendInfo } from '../backend/index.ts';
 import type { ExperimentConfig } from '../config/schema.ts';
 import type { PreparedDataset, ResolvedSplit } from '../data/index.ts';
-import { writeRunResults } from '../io/results.ts';
+import { machineName, writeRunResults } from '../io/results.ts';
 import { RUN_FILES } from './run-dir.ts';
 import type { TrainSummary } from './trainer.ts';
 
@@ -32,6 +32,7 @@ export async function finishRun(
     backend: ctx.backend.name,
     iterations: summary.iterations,
     checkpoint: ckpt,
+    machine: machineName(),
   });
   ctx.io.out(`${ctx.cfg.method} ${ctx.split.name}: val mIoU ${(v.miou * 100).toFixed(2)} (best, iteration ${v.iteration}) in ${summary.wallTimeS.toFixed(0)} s → ${summary.runDir}`);
 }

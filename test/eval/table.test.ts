@@ -60,6 +60,9 @@ test('method × split table: SupOnly first, splits by label fraction, repeated r
   assert.match(md, /\| SupOnly \| 50\.00 \| 60\.00 \| 75\.00 \|/);
   assert.match(md, /\| U2PL \| 61\.00 \(n=2\) \| 70\.00 \| – \|/);
   assert.match(md, /\| gain of U2PL over SupOnly \| \+11\.00 \| \+10\.00 \| – \|/);
+  // every fake run took 12.5 s: the wall-time table shows minutes per cell
+  assert.match(md, /wall time \(min\)\n\n\| Method \| 1\/8 \| 1\/4 \| all \|[\s\S]*\| U2PL \| 0\.2 \| 0\.2 \| – \|/);
+  assert.match(md, /backend: wasm$/);
 
   const csv = 'method,1/8,1/4,all\nSupOnly,50.00,60.00,75.00\nU2PL,61.00,70.00,\ngain U2PL over SupOnly,11.00,10.00,\n';
   assert.equal(t.csv, csv);

@@ -8,6 +8,7 @@ import { registerTrain } from './train.ts';
 import { registerStPlusPlus } from './st-plus-plus.ts';
 import { registerEval } from './eval.ts';
 import { registerTable } from './table.ts';
+import { registerSweep } from './sweep.ts';
 import { registerInfo } from './info.ts';
 import { registerConvertWeights } from './convert-weights.ts';
 import { registerQuickstart } from './quickstart.ts';
@@ -24,6 +25,7 @@ export const COMMANDS: RegisterCommand[] = [
   registerStPlusPlus,
   registerEval,
   registerTable,
+  registerSweep,
   registerInfo,
   registerConvertWeights,
 ];

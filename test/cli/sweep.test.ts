@@ -1,0 +1,95 @@
+/** `sssseg sweep`: runs what has no result, skips what has, continues what was interrupted. */
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { run } from '../../src/cli/main.ts';
+import { planSweep } from '../../src/commands/sweep.ts';
+import { memoryIo } from '../helpers/io.ts';
+import { REPO_ROOT } from '../helpers/shared.ts';
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'sssseg-sweep-'));
+const data = path.join(tmp, 'data');
+const configs = path.join(tmp, 'grid');
+const runs = path.join(tmp, 'runs');
+
+async function cli(...argv: string[]): Promise<ReturnType<typeof memoryIo> & { code: number }> {
+  const io = memoryIo();
+  const code = await run(['--backend', 'wasm', ...argv], io);
+  return Object.assign(io, { code });
+}
+
+function writeConfig(name: string, method: string, extra = ''): void {
+  const models = path.join(REPO_ROOT, 'experiments', 'models', 'tiny-cpu.yaml');
+  const base = path.join(REPO_ROOT, 'experiments', 'synthetic', 'base.yaml');
+  writeFileSync(
+    path.join(configs, name),
+    `extends: [${models}, ${base}]\nmethod: ${method}\ntrain: { iterations: 4, checkpoint_every: 2 }\n${extra}`,
+  );
+}
+
+before(async () => {
+  for (const argv of [['synthetic', '--out', data, '--seed', '0'], ['split', '--data', data, '--labeled', '1/4', '--seed', '0']]) {
+    const r = await cli(...argv);
+    assert.equal(r.code, 0, r.stderr.join('\n'));
+  }
+  mkdirSync(configs);
+  writeConfig('sup-1-4.yaml', 'sup', `run: { data: ${data}, split: 1/4 }\n`);
+  writeConfig('mt-1-4.yaml', 'mt', `run: { data: ${data}, split: 1/4 }\n`);
+  // a fragment without a run: section is not a run
+  writeFileSync(path.join(configs, 'fragment.yaml'), 'seed: 3\n');
+});
+
+test('a sweep trains every run config in its own process, then writes the table; a second sweep runs nothing', async () => {
+  const first = await cli('sweep', configs, '--runs', runs, '--jobs', '2');
+  assert.equal(first.code, 0, first.stderr.join('\n'));
+  assert.match(first.stdout[0]!, /2 configs, 0 finished, 2 to run \(2 at a time\)/);
+  for (const name of ['sup-1-4', 'mt-1-4']) {
+    const results = JSON.parse(readFileSync(path.join(runs, 'grid', name, 'results.json'), 'utf8')) as { method: string; iterations: number };
+    assert.equal(results.iterations, 4);
+    assert.ok(existsSync(path.join(runs, 'grid', `${name}.log`)), 'each run keeps its output beside its folder');
+  }
+  const table = readFileSync(path.join(runs, 'grid', 'table.md'), 'utf8');
+  assert.match(table, /\| SupOnly \| \d+\.\d\d \|/);
+  assert.match(table, /\| Mean Teacher \| \d+\.\d\d \|/);
+
+  const again = await cli('sweep', configs, '--runs', runs);
+  assert.equal(again.code, 0, again.stderr.join('\n'));
+  assert.match(again.stdout[0]!, /2 configs, 2 finished, 0 to run/);
+});
+
+test('an interrupted run continues from its last checkpoint; one that never wrote a checkpoint starts over', async () => {
+  const dir = path.join(runs, 'grid', 'sup-1-4');
+  if (!existsSync(path.join(dir, 'results.json'))) await cli('sweep', configs, '--runs', runs);
+  rmSync(path.join(dir, 'results.json'));
+  let plan = await planSweep({ targets: [configs], runs });
+  const sup = plan.find((e) => e.method === 'sup')!;
+  assert.equal(sup.state, 'resume');
+  assert.deepEqual(sup.argv.slice(-2), ['--resume', dir]);
+  assert.equal(plan.find((e) => e.method === 'mt')!.state, 'done');
+
+  const resumed = await cli('sweep', configs, '--runs', runs);
+  assert.equal(resumed.code, 0, resumed.stderr.join('\n'));
+  assert.ok(existsSync(path.join(dir, 'results.json')));
+
+  rmSync(dir, { recursive: true });
+  mkdirSync(dir);
+  writeFileSync(path.join(dir, 'log.jsonl'), '');
+  plan = await planSweep({ targets: [configs], runs });
+  assert.equal(plan.find((e) => e.method === 'sup')!.argv.at(-1), '--force');
+});
+
+test('a folder without run configs, or a run config without a split, is an error that names it', async () => {
+  const empty = path.join(tmp, 'empty');
+  mkdirSync(empty);
+  const r = await cli('sweep', empty, '--runs', runs);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr.join('\n'), /no run configs .*empty/);
+  const bad = path.join(tmp, 'bad');
+  mkdirSync(bad);
+  writeFileSync(path.join(bad, 'x.yaml'), `extends: ${path.join(configs, 'fragment.yaml')}\nmethod: sup\nrun: { data: ${data} }\ntrain: { iterations: 2 }\nmodel: { backbone: resnet18 }\n`);
+  const b = await cli('sweep', bad, '--runs', runs);
+  assert.equal(b.code, 1);
+  assert.match(b.stderr.join('\n'), /x\.yaml: a sweep config needs run\.data and run\.split/);
+});
