@@ -25,6 +25,8 @@ export interface SweepOptions {
   dryRun?: boolean;
   /** global CLI flags passed on to every run (e.g. --backend native) */
   childFlags?: string[];
+  /** `train` options added to every run (--set, --pretrained); a resumed run keeps its saved config */
+  trainFlags?: string[];
   /** where the table goes (default `<runs>/<folder>/table` for the first target's folder) */
   table?: string;
 }
@@ -59,11 +61,13 @@ async function isRunConfig(file: string): Promise<boolean> {
   return /^run:/m.test(text);
 }
 
-export async function planSweep(opts: Pick<SweepOptions, 'targets' | 'runs'>): Promise<SweepEntry[]> {
+const setFlags = (flags: string[] = []): string[] => flags.filter((_, i) => flags[i - 1] === '--set');
+
+export async function planSweep(opts: Pick<SweepOptions, 'targets' | 'runs' | 'trainFlags'>): Promise<SweepEntry[]> {
   const entries: SweepEntry[] = [];
   for (const file of await configFiles(opts.targets)) {
     if (!(await isRunConfig(file))) continue;
-    const cfg = await loadConfig(file);
+    const cfg = await loadConfig(file, setFlags(opts.trainFlags));
     if (!cfg.run?.data || !cfg.run.split) {
       throw new SsssegError('sweep.noRun', `${file}: a sweep config needs run.data and run.split`);
     }
@@ -72,7 +76,7 @@ export async function planSweep(opts: Pick<SweepOptions, 'targets' | 'runs'>): P
     const started = existsSync(outDir) && (await fs.readdir(outDir)).length > 0;
     const state = has(RUN_FILES.results) ? 'done' : started ? 'resume' : 'new';
     // a pipeline continues from its stage markers when run again; a training loop from last.bin
-    const argv = ['train', '--config', file, '--out', outDir];
+    const argv = ['train', '--config', file, '--out', outDir, ...(opts.trainFlags ?? [])];
     if (state === 'resume' && !isPipelineName(cfg.method)) argv.push(...(has(RUN_FILES.last) ? ['--resume', outDir] : ['--force']));
     entries.push({ config: file, outDir, method: cfg.method, state, argv });
   }

@@ -78,6 +78,10 @@ test('an interrupted run continues from its last checkpoint; one that never wrot
   writeFileSync(path.join(dir, 'log.jsonl'), '');
   plan = await planSweep({ targets: [configs], runs });
   assert.equal(plan.find((e) => e.method === 'sup')!.argv.at(-1), '--force');
+  // overrides reach every run, and are validated when the sweep plans
+  plan = await planSweep({ targets: [configs], runs, trainFlags: ['--set', 'train.iterations=3', '--pretrained', 'w.pth'] });
+  assert.deepEqual(plan.find((e) => e.method === 'mt')!.argv.slice(5), ['--set', 'train.iterations=3', '--pretrained', 'w.pth']);
+  await assert.rejects(planSweep({ targets: [configs], runs, trainFlags: ['--set', 'train.nope=1'] }), /unknown key "train\.nope"/);
 });
 
 test('a folder without run configs, or a run config without a split, is an error that names it', async () => {
