@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/backend/index.ts';
 import { installKernels } from '../src/backend/kernels/index.ts';
 import { conv2DGradConfig } from '../src/backend/kernels/conv-gradient.ts';
-import type { Benchmark, BenchResult } from './types.ts';
+import type { Benchmark, BenchResult, BenchRow } from './types.ts';
 
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
 
@@ -183,6 +183,11 @@ export const benchmark: Benchmark = {
       train_step_ms: { wasm: Math.round(wasmStep * 10) / 10, cpu: Math.round(cpuStep * 10) / 10 },
       train_step_speedup_wasm_over_cpu: Math.round((cpuStep / wasmStep) * 10) / 10,
     };
-    return { table: table(rows, wasmStep, cpuStep), json };
+    const summary: BenchRow[] = [
+      ...rows.map((r) => ({ figure: `conv ${r.layer} fwd / dx / dW (wasm)`, value: `${r.forward_ms} / ${r.input_grad_ms} / ${r.filter_grad_ms}`, unit: 'ms' })),
+      { figure: 'worst conv gradient / forward (target ≤ 2)', value: worst, unit: '×' },
+      { figure: 'small conv net training step, wasm over cpu', value: json.train_step_speedup_wasm_over_cpu, unit: '×' },
+    ];
+    return { table: table(rows, wasmStep, cpuStep), json, rows: summary };
   },
 };

@@ -81,6 +81,7 @@ export const benchmark: Benchmark = {
     const table = ['| op | wasm ms | native ms | speed-up |', '|---|---|---|---|']
       .concat(rows.map((r) => `| ${r.op} | ${r.wasm_ms} | ${r.native_ms} | ${r.speedup}× |`))
       .join('\n');
-    return { table, json: { reps, rows } };
+    const summary = rows.map((r) => ({ figure: `${r.op} wasm / native`, value: `${r.wasm_ms} / ${r.native_ms}`, unit: 'ms' }));
+    return { table, json: { reps, rows }, rows: summary };
   },
 };

@@ -1,0 +1,151 @@
+/**
+ * Shared machinery of the training-iteration benchmarks (`u2pl`, `methods`): a synthetic batch
+ * shaped as the trainer would build it for a method (bench/../src/train/batches.ts: strong views,
+ * CutMix boxes, mix batch and padding mask per the method's DataNeeds), and the median wall time
+ * of `method.step` on it after untimed warm-up steps, with the same SGD the trainer uses.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { ExperimentConfig } from '../src/config/schema.ts';
+import { cutmixMask, strongAugSchema, type StrongAug } from '../src/data/index.ts';
+import { buildSegNet, type SegNet } from '../src/models/index.ts';
+import type { DataNeeds, Method, StepContext, TensorBatch, TrainBatch } from '../src/methods/types.ts';
+import { Sgd } from '../src/train/optimizer.ts';
+import { Rng } from '../src/util/rng.ts';
+
+/** VOC's 21 classes: the peer configuration's data set */
+export const NUM_CLASSES = 21;
+const ITERS_PER_EPOCH = 1000;
+const TOTAL_EPOCHS = 80;
+
+/**
+ * Random normalised images and blocky labels (8×8 cells, ~5 % ignore) of the configured crop, with
+ * `views` strong views (random images of the same shape: their cost is the network's, not the
+ * augmentation's), an all-valid padding mask, and one CutMix box per view (at least one) when the
+ * method asked for boxes.
+ */
+function fakeBatch(rng: Rng, n: number, crop: number, numClasses: number, views: number, cutmix: StrongAug['cutmix'] | null): TensorBatch {
+  const image = (): tf.Tensor4D => tf.tensor4d(Float32Array.from({ length: n * crop * crop * 3 }, () => rng.normal()), [n, crop, crop, 3]);
+  const x = image();
+  const y = new Int32Array(n * crop * crop);
+  const cells = Math.ceil(crop / 8);
+  const cellClass = Int32Array.from({ length: n * cells * cells }, () => (rng.next() < 0.05 ? 255 : rng.int(0, numClasses)));
+  for (let b = 0; b < n; b++) {
+    for (let r = 0; r < crop; r++) {
+      for (let c = 0; c < crop; c++) y[(b * crop + r) * crop + c] = cellClass[(b * cells + (r >> 3)) * cells + (c >> 3)]!;
+    }
+  }
+  const strong = Array.from({ length: views }, image);
+  const boxes: tf.Tensor3D[] = [];
+  for (let v = 0; cutmix && v < Math.max(1, views); v++) {
+    const masks = new Float32Array(n * crop * crop);
+    for (let b = 0; b < n; b++) {
+      const on = cutmix.box !== 'none' && (cutmix.scope === 'batch' || rng.next() < cutmix.p);
+      if (on) masks.set(cutmixMask(cutmix, crop, rng), b * crop * crop);
+    }
+    boxes.push(tf.tensor3d(masks, [n, crop, crop]));
+  }
+  return {
+    x,
+    y: tf.tensor3d(y, [n, crop, crop], 'int32'),
+    strong,
+    ignore: tf.zeros([n, crop, crop], 'int32') as tf.Tensor3D,
+    boxes,
+  };
+}
+
+/** The batch the trainer would hand `method.step` for `needs`, at the config's crop and batch sizes. */
+export function fakeTrainBatch(cfg: ExperimentConfig, needs: DataNeeds, numClasses = NUM_CLASSES): TrainBatch {
+  const rng = new Rng(cfg.seed);
+  const crop = cfg.data.crop;
+  const configured = cfg.data.strong.cutmix;
+  // as BatchStreams: the method's box generator, with the config's parameters when it names the same one
+  const cutmix = needs.boxes === 'none' ? null : configured.box === needs.boxes ? configured : strongAugSchema.parse({ cutmix: { box: needs.boxes } }).cutmix;
+  const nl = cfg.train.batch_size;
+  const nu = cfg.train.unlabeled_batch_size ?? nl;
+  const labeled = fakeBatch(rng, nl, crop, numClasses, needs.labeledStrong ? needs.strongViews : 0, null);
+  if (!needs.unlabeled) return { labeled };
+  const unlabeled = fakeBatch(rng, nu, crop, numClasses, needs.strongViews, cutmix);
+  const unlabeledMix = needs.mixBatch ? fakeBatch(rng, nu, crop, numClasses, needs.strongViews, cutmix) : undefined;
+  return { labeled, unlabeled, unlabeledMix };
+}
+
+function disposeBatch(b: TrainBatch): void {
+  for (const part of [b.labeled, b.unlabeled, b.unlabeledMix]) {
+    if (part) tf.dispose([part.x, part.y, ...part.strong, ...part.boxes, ...(part.ignore ? [part.ignore] : [])]);
+  }
+}
+
+/**
+ * The first epoch in which the method runs its full semi-supervised step: past U2PL's
+ * `sup_only_epoch` or PS-MT's `warm_up_epochs` (and at least 1, where the U2PL bench has always
+ * measured).
+ */
+export function firstSemiEpoch(methodConfig: unknown): number {
+  const c = (methodConfig ?? {}) as Record<string, unknown>;
+  for (const key of ['sup_only_epoch', 'warm_up_epochs']) {
+    const v = c[key];
+    if (typeof v === 'number') return Math.max(1, v);
+  }
+  return 1;
+}
+
+export interface IterationTiming {
+  /** median seconds of the timed steps */
+  median_s: number;
+  /** every timed step, seconds, in order */
+  times_s: number[];
+  /** the epoch the steps ran in */
+  epoch: number;
+}
+
+/**
+ * Median seconds of one `method.step` after `warmup` untimed steps, at the first semi-supervised
+ * epoch; the batch is made once. Networks, optimizer state and batch are disposed afterwards.
+ */
+export async function timeIteration<C, S>(
+  method: Method<C, S>,
+  c: C,
+  cfg: ExperimentConfig,
+  opts: { reps: number; warmup: number; numClasses?: number },
+): Promise<IterationTiming> {
+  const numClasses = opts.numClasses ?? NUM_CLASSES;
+  let k = 0;
+  const buildNet = async (seedOffset = 0): Promise<SegNet> => buildSegNet(cfg.model, numClasses, cfg.seed * 1000 + 17 * k++ + seedOffset);
+  const state = await method.init({ cfg, numClasses, rng: new Rng(1), buildNet }, c);
+  const nets = Object.entries(method.nets(state));
+  const sgd = new Sgd({ momentum: cfg.train.momentum, weightDecay: cfg.train.weight_decay, headLrMult: cfg.train.head_lr_mult });
+  let batch: TrainBatch | undefined;
+  const epoch = firstSemiEpoch(c);
+  const totalEpochs = Math.max(TOTAL_EPOCHS, epoch + 1);
+  const times: number[] = [];
+  try {
+    batch = fakeTrainBatch(cfg, method.dataNeeds(c), numClasses);
+    method.onEpochStart?.(state, epoch);
+    for (let i = 0; i < opts.warmup + opts.reps; i++) {
+      const ctx: StepContext = {
+        iteration: epoch * ITERS_PER_EPOCH + i,
+        epoch,
+        totalEpochs,
+        itersPerEpoch: ITERS_PER_EPOCH,
+        totalIters: totalEpochs * ITERS_PER_EPOCH,
+        rng: new Rng(100 + i),
+        minimize: (loss, ns) => sgd.minimize(loss, ns.map((n) => [nets.find(([, m]) => m === n)![0], n]), cfg.train.lr),
+        log: () => undefined,
+      };
+      const t0 = performance.now();
+      method.step(state, batch, ctx);
+      if (i >= opts.warmup) times.push((performance.now() - t0) / 1000);
+    }
+  } finally {
+    if (batch) disposeBatch(batch);
+    method.dispose(state);
+    sgd.dispose();
+  }
+  const sorted = [...times].sort((a, b) => a - b);
+  return { median_s: sorted[Math.floor(sorted.length / 2)]!, times_s: times, epoch };
+}
+
+/** The process's peak resident set size so far, MB. */
+export function peakRssMb(): number {
+  return Math.round(process.resourceUsage().maxRSS / 1024);
+}
