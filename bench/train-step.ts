@@ -96,6 +96,31 @@ export interface IterationTiming {
   times_s: number[];
   /** the epoch the steps ran in */
   epoch: number;
+  /** with `profile`: kernel time of one more step by kernel name, largest first */
+  profile?: KernelShare[];
+}
+
+export interface KernelShare {
+  kernel: string;
+  ms: number;
+  calls: number;
+}
+
+/** Kernel milliseconds of one run of `f`, summed by kernel name (tf.profile times each kernel call). */
+async function profileKernels(f: () => void): Promise<KernelShare[]> {
+  // the profiler would otherwise read back every output to look for NaNs
+  tf.env().set('CHECK_COMPUTATION_FOR_ERRORS', false);
+  const info = await tf.profile(() => {
+    f();
+    return [];
+  });
+  const by = new Map<string, KernelShare>();
+  for (const k of info.kernels) {
+    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    const e = by.get(k.name) ?? { kernel: k.name, ms: 0, calls: 0 };
+    by.set(k.name, { kernel: k.name, ms: e.ms + ms, calls: e.calls + 1 });
+  }
+  return [...by.values()].sort((a, b) => b.ms - a.ms);
 }
 
 /**
@@ -106,7 +131,7 @@ export async function timeIteration<C, S>(
   method: Method<C, S>,
   c: C,
   cfg: ExperimentConfig,
-  opts: { reps: number; warmup: number; numClasses?: number },
+  opts: { reps: number; warmup: number; numClasses?: number; profile?: boolean },
 ): Promise<IterationTiming> {
   const numClasses = opts.numClasses ?? NUM_CLASSES;
   let k = 0;
@@ -118,10 +143,11 @@ export async function timeIteration<C, S>(
   const epoch = firstSemiEpoch(c);
   const totalEpochs = Math.max(TOTAL_EPOCHS, epoch + 1);
   const times: number[] = [];
+  let profile: KernelShare[] | undefined;
   try {
     batch = fakeTrainBatch(cfg, method.dataNeeds(c), numClasses);
     method.onEpochStart?.(state, epoch);
-    for (let i = 0; i < opts.warmup + opts.reps; i++) {
+    for (let i = 0; i < opts.warmup + opts.reps + (opts.profile ? 1 : 0); i++) {
       const ctx: StepContext = {
         iteration: epoch * ITERS_PER_EPOCH + i,
         epoch,
@@ -132,6 +158,10 @@ export async function timeIteration<C, S>(
         minimize: (loss, ns) => sgd.minimize(loss, ns.map((n) => [nets.find(([, m]) => m === n)![0], n]), cfg.train.lr),
         log: () => undefined,
       };
+      if (i === opts.warmup + opts.reps) {
+        profile = await profileKernels(() => method.step(state, batch!, ctx));
+        break;
+      }
       const t0 = performance.now();
       method.step(state, batch, ctx);
       if (i >= opts.warmup) times.push((performance.now() - t0) / 1000);
@@ -142,7 +172,7 @@ export async function timeIteration<C, S>(
     sgd.dispose();
   }
   const sorted = [...times].sort((a, b) => a - b);
-  return { median_s: sorted[Math.floor(sorted.length / 2)]!, times_s: times, epoch };
+  return { median_s: sorted[Math.floor(sorted.length / 2)]!, times_s: times, epoch, ...(profile ? { profile } : {}) };
 }
 
 /** The process's peak resident set size so far, MB. */

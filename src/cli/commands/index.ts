@@ -9,6 +9,7 @@ import { registerStPlusPlus } from './st-plus-plus.ts';
 import { registerEval } from './eval.ts';
 import { registerTable } from './table.ts';
 import { registerSweep } from './sweep.ts';
+import { registerReport } from './report.ts';
 import { registerInfo } from './info.ts';
 import { registerConvertWeights } from './convert-weights.ts';
 import { registerQuickstart } from './quickstart.ts';
@@ -26,6 +27,7 @@ export const COMMANDS: RegisterCommand[] = [
   registerEval,
   registerTable,
   registerSweep,
+  registerReport,
   registerInfo,
   registerConvertWeights,
 ];
