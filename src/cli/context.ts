@@ -9,6 +9,12 @@ export interface Io {
   isTTY: boolean;
 }
 
+// `sssseg … | head`: a reader that stops early is not an error of ours
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 export const processIo: Io = {
   out: (line) => process.stdout.write(line + '\n'),
   err: (line) => process.stderr.write(line + '\n'),
