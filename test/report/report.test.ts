@@ -20,7 +20,7 @@ import { parseLog } from '../../src/report/logs.ts';
 import { colorize, MAX_ROW_HEIGHT, spreadIds } from '../../src/report/grid.ts';
 import { CHART_SCALE, PANEL_GAP } from '../../src/report/raster.ts';
 import { useTestBackend } from '../helpers/backend.ts';
-import { memoryIo } from '../helpers/io.ts';
+import { cliOk, memoryIo } from '../helpers/io.ts';
 import { REPO_ROOT } from '../helpers/shared.ts';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'sssseg-report-'));
@@ -35,12 +35,7 @@ const backend = (): Promise<BackendInfo> => {
   return initBackend((process.env['SSSSEG_TEST_BACKEND'] as BackendChoice | undefined) ?? 'wasm');
 };
 
-async function cli(...argv: string[]): Promise<ReturnType<typeof memoryIo>> {
-  const io = memoryIo();
-  const code = await run(['--backend', 'wasm', ...argv], io);
-  assert.equal(code, 0, `sssseg ${argv.join(' ')} failed:\n${io.stderr.join('\n')}`);
-  return io;
-}
+const cli = cliOk;
 
 before(async () => {
   await useTestBackend();

@@ -11,19 +11,14 @@ import { readCheckpoint } from '../../src/io/checkpoint.ts';
 import { train } from '../../src/train/trainer.ts';
 import { initBackend } from '../../src/backend/index.ts';
 import { useTestBackend } from '../helpers/backend.ts';
-import { memoryIo } from '../helpers/io.ts';
+import { cliOk, memoryIo } from '../helpers/io.ts';
 import { REPO_ROOT } from '../helpers/shared.ts';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'sssseg-train-'));
 const data = path.join(tmp, 'data');
 const config = path.join(REPO_ROOT, 'experiments', 'synthetic', 'sup.yaml');
 
-async function cli(...argv: string[]): Promise<ReturnType<typeof memoryIo>> {
-  const io = memoryIo();
-  const code = await run(['--backend', 'wasm', ...argv], io);
-  assert.equal(code, 0, `sssseg ${argv.join(' ')} failed:\n${io.stderr.join('\n')}`);
-  return io;
-}
+const cli = cliOk;
 
 before(async () => {
   await useTestBackend();
