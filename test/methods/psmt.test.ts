@@ -92,6 +92,12 @@ describe('PS-MT', () => {
 
   it('evaluates the average of both teachers and runs without leaking tensors', async () => {
     const st = await psmt.init(fakeInit(C), psmt.configSchema.parse({ warm_up_epochs: 1 }));
+    // all three start as one network (an EMA of unrelated random networks is no network at all)
+    const u0 = tf.randomNormal([1, 4, 4, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
+    for (const t of [st.teacher1, st.teacher2]) close(values(t.forward(u0, { training: false }).logits), values(st.student.forward(u0, { training: false }).logits));
+    u0.dispose();
+    // teachers that differ, so that the average is not any one of them
+    for (const p of st.teacher2.params()) p.variable.assign(tf.tidy(() => tf.add(p.variable, tf.randomNormal(p.variable.shape, 0, 0.5, 'float32', 3))));
     const { name, net } = psmt.evalNet(st, 3);
     assert.equal(name, 'teacher1+teacher2');
     const u = tf.randomNormal([1, 4, 4, 3], 0, 1, 'float32', 9) as tf.Tensor4D;
