@@ -41,7 +41,7 @@ export interface Frame {
   xTicks: number[];
   yTicks: number[];
   /** rows of legend entries (empty with one series) */
-  legend: { label: string; color: string; x: number; y: number }[];
+  legend: { label: string; color: string; dash: string; x: number; y: number }[];
 }
 
 export const CHART_WIDTH = 640;
@@ -171,13 +171,15 @@ function legendLayout(series: Series[], width: number): { entries: Frame['legend
       row++;
       x = MARGIN.left;
     }
-    entries.push({ label: s.label, color: colorOf(s, i), x, y: MARGIN.top + row * LEGEND_ROW });
+    entries.push({ label: s.label, color: colorOf(s, i), dash: dashOf(i), x, y: MARGIN.top + row * LEGEND_ROW });
     x += w;
   });
   return { entries, rows: row + 1 };
 }
 
 const colorOf = (s: Series, i: number): string => s.color ?? COLORS[i % COLORS.length]!;
+/** Past the palette, colours repeat: a dash pattern per round keeps the series apart. */
+const dashOf = (i: number): string => (i < COLORS.length ? '' : ` stroke-dasharray="${6 + 3 * Math.floor(i / COLORS.length)} 3"`);
 
 /** Plot area, scales and ticks: exported so tests can check where a value lands. */
 export function chartFrame(spec: ChartSpec): Frame {
@@ -239,22 +241,22 @@ function axes(f: Frame, spec: ChartSpec, width: number, height: number): string[
 }
 
 /** Lines (clipped to the plot, so clipped raw spikes stay inside) and markers (not clipped: whole dots at the edges). */
-function seriesShapes(s: Series, color: string, f: Frame): { lines: string[]; markers: string[] } {
+function seriesShapes(s: Series, color: string, dash: string, f: Frame): { lines: string[]; markers: string[] } {
   if (s.points.length === 0) return { lines: [], markers: [] };
   const maxPts = Math.max(2, 2 * Math.round(f.right - f.left));
   if (s.smooth && s.points.length >= 20) {
     const raw = `<polyline class="raw" points="${pointsAttr(decimate(s.points, maxPts), f)}" fill="none" stroke="${color}" stroke-opacity="0.25" stroke-width="1"/>`;
-    const smooth = `<polyline class="smooth" points="${pointsAttr(decimate(smoothed(s), maxPts), f)}" fill="none" stroke="${color}" stroke-width="2"/>`;
+    const smooth = `<polyline class="smooth" points="${pointsAttr(decimate(smoothed(s), maxPts), f)}" fill="none" stroke="${color}" stroke-width="2"${dash}/>`;
     return { lines: [raw, smooth], markers: [] };
   }
-  const lines = [`<polyline class="line" points="${pointsAttr(s.points, f)}" fill="none" stroke="${color}" stroke-width="2"/>`];
+  const lines = [`<polyline class="line" points="${pointsAttr(s.points, f)}" fill="none" stroke="${color}" stroke-width="2"${dash}/>`];
   const markers = s.points.length <= MARKER_MAX ? s.points.map((p) => `<circle cx="${num(f.x(p.x))}" cy="${num(f.y(p.y))}" r="3" fill="${color}"/>`) : [];
   return { lines, markers };
 }
 
 function legendShapes(f: Frame): string[] {
   return f.legend.flatMap((e) => [
-    `<line x1="${e.x}" x2="${e.x + 18}" y1="${e.y}" y2="${e.y}" stroke="${e.color}" stroke-width="3"/>`,
+    `<line x1="${e.x}" x2="${e.x + 18}" y1="${e.y}" y2="${e.y}" stroke="${e.color}" stroke-width="3"${e.dash}/>`,
     `<text x="${e.x + 24}" y="${e.y}" dy="4" font-size="11" ${FONT} fill="#222">${esc(e.label)}</text>`,
   ]);
 }
@@ -263,7 +265,7 @@ export function renderChart(spec: ChartSpec): string {
   const width = spec.width ?? CHART_WIDTH;
   const height = spec.height ?? CHART_HEIGHT;
   const f = chartFrame(spec);
-  const shapes = spec.series.map((s, i) => seriesShapes(s, colorOf(s, i), f));
+  const shapes = spec.series.map((s, i) => seriesShapes(s, colorOf(s, i), dashOf(i), f));
   const empty = spec.series.every((s) => s.points.length === 0)
     ? [`<text x="${(f.left + f.right) / 2}" y="${(f.top + f.bottom) / 2}" text-anchor="middle" font-size="13" ${FONT} fill="#888">no data</text>`]
     : [];

@@ -15,7 +15,7 @@ import { initBackend, type BackendChoice, type BackendInfo } from '../../src/bac
 import { openDataset, readSample } from '../../src/data/index.ts';
 import { SsssegError } from '../../src/errors.ts';
 import { runReport } from '../../src/commands/report.ts';
-import { CHART_HEIGHT, CHART_WIDTH, chartFrame, decimate, formatTick, movingAverage, niceTicks, renderChart } from '../../src/report/chart.ts';
+import { CHART_HEIGHT, CHART_WIDTH, COLORS, chartFrame, decimate, formatTick, movingAverage, niceTicks, renderChart } from '../../src/report/chart.ts';
 import { parseLog } from '../../src/report/logs.ts';
 import { colorize, MAX_ROW_HEIGHT, spreadIds } from '../../src/report/grid.ts';
 import { CHART_SCALE, PANEL_GAP } from '../../src/report/raster.ts';
@@ -95,6 +95,11 @@ test('a line lands where the scales put it; several series get a legend', () => 
   assert.doesNotMatch(svg, /font-size="11"[^>]*>a<\/text>/, 'no legend for one series');
   const two = renderChart({ title: 'T', series: [...spec.series, { label: 'b & c', points: [{ x: 5, y: 0.5 }] }] });
   assert.match(two, />b &amp; c<\/text>/, 'legend entry, escaped');
+  // more series than colours: the ones that repeat a colour are dashed, in the legend too
+  const many = Array.from({ length: COLORS.length + 1 }, (_, i) => ({ label: `s${i}`, points: [{ x: 0, y: i }, { x: 1, y: i }] }));
+  const svg11 = renderChart({ title: 'T', series: many });
+  assert.equal((svg11.match(/<polyline class="line"[^>]*stroke-dasharray/g) ?? []).length, 1);
+  assert.equal((svg11.match(/<line [^>]*stroke-dasharray/g) ?? []).length, 1);
 });
 
 test('a smoothed curve is drawn over its faint raw curve', () => {
