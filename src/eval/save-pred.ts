@@ -18,11 +18,11 @@ export interface SavedPrediction {
   color: string;
 }
 
-/** Class ids → RGB bytes; ids without a palette entry (255) get IGNORE_COLOR. */
-export function colorize(pred: Uint8Array, palette: readonly Rgb[]): Uint8Array {
+/** Class ids → RGB bytes; ids without a palette entry (255) get `ignore` (default IGNORE_COLOR). */
+export function colorize(pred: Uint8Array, palette: readonly Rgb[], ignore: Readonly<Rgb> = IGNORE_COLOR): Uint8Array {
   const out = new Uint8Array(pred.length * 3);
   for (let i = 0; i < pred.length; i++) {
-    const c = pred[i]! === IGNORE_INDEX ? IGNORE_COLOR : (palette[pred[i]!] ?? IGNORE_COLOR);
+    const c = pred[i]! === IGNORE_INDEX ? ignore : (palette[pred[i]!] ?? ignore);
     out[i * 3] = c[0];
     out[i * 3 + 1] = c[1];
     out[i * 3 + 2] = c[2];

@@ -12,7 +12,7 @@ import { segment } from '../eval/inference.ts';
 import { evalDefaultsFromConfig } from '../eval/sources.ts';
 import { describeProtocol } from '../eval/protocol.ts';
 import { chooseProtocol } from '../commands/eval.ts';
-import { IGNORE_INDEX } from '../eval/metrics.ts';
+import { colorize } from '../eval/save-pred.ts';
 import { stripPng, type Strip } from './raster.ts';
 
 export interface GridOptions {
@@ -39,10 +39,8 @@ export interface GridResult {
 
 /** Rows taller than this are scaled down (Cityscapes is 1024 high); smaller ones are kept. */
 export const MAX_ROW_HEIGHT = 240;
-/** Colour of ignore (255) pixels in ground truth and prediction. */
-const IGNORE_RGB: readonly [number, number, number] = [0, 0, 0];
-
-type Rgb = readonly [number, number, number];
+/** Colour of ignore (255) pixels in ground truth and prediction: black beside the photo. */
+export const GRID_IGNORE_RGB = [0, 0, 0] as const;
 
 export async function predictGrid(opts: GridOptions): Promise<GridResult> {
   const { net, meta } = await loadNetFromCheckpoint(opts.checkpoint);
@@ -61,8 +59,8 @@ export async function predictGrid(opts: GridOptions): Promise<GridResult> {
       const strip = await stripPng(
         [
           { data: s.image, w: s.w, h: s.h, crisp: false },
-          { data: colorize(s.label, data.palette), w: s.w, h: s.h, crisp: true },
-          { data: colorize(seg.pred, data.palette), w: s.w, h: s.h, crisp: true },
+          { data: colorize(s.label, data.palette, GRID_IGNORE_RGB), w: s.w, h: s.h, crisp: true },
+          { data: colorize(seg.pred, data.palette, GRID_IGNORE_RGB), w: s.w, h: s.h, crisp: true },
         ],
         Math.min(s.h, MAX_ROW_HEIGHT),
       );
@@ -103,14 +101,4 @@ function checkClasses(meta: CheckpointMeta, data: PreparedDataset, checkpoint: s
 export function spreadIds(ids: readonly string[], n: number): string[] {
   if (n >= ids.length) return [...ids];
   return Array.from({ length: n }, (_, i) => ids[Math.floor((i * ids.length) / n)]!);
-}
-
-/** Class ids → RGB in the data set's palette; ignore (255) and ids without a colour are black. */
-export function colorize(ids: Uint8Array, palette: readonly Rgb[]): Uint8Array {
-  const out = new Uint8Array(ids.length * 3);
-  for (let i = 0; i < ids.length; i++) {
-    const c = ids[i] === IGNORE_INDEX ? IGNORE_RGB : (palette[ids[i]!] ?? IGNORE_RGB);
-    out.set(c, i * 3);
-  }
-  return out;
 }

@@ -17,7 +17,8 @@ import { SsssegError } from '../../src/errors.ts';
 import { runReport } from '../../src/commands/report.ts';
 import { CHART_HEIGHT, CHART_WIDTH, COLORS, chartFrame, decimate, formatTick, movingAverage, niceTicks, renderChart } from '../../src/report/chart.ts';
 import { parseLog } from '../../src/report/logs.ts';
-import { colorize, MAX_ROW_HEIGHT, spreadIds } from '../../src/report/grid.ts';
+import { GRID_IGNORE_RGB, MAX_ROW_HEIGHT, spreadIds } from '../../src/report/grid.ts';
+import { colorize } from '../../src/eval/save-pred.ts';
 import { CHART_SCALE, PANEL_GAP } from '../../src/report/raster.ts';
 import { useTestBackend } from '../helpers/backend.ts';
 import { cliOk, memoryIo } from '../helpers/io.ts';
@@ -176,7 +177,7 @@ test('report of one run: charts, a grid of N rows with the palette ground truth,
   const ds = await openDataset(data);
   const first = await readSample(ds, ds.split('val')[0]!);
   const { data: pixels } = await sharp(path.join(out, summary.grid[0]!)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  const expected = colorize(first.label, ds.palette);
+  const expected = colorize(first.label, ds.palette, GRID_IGNORE_RGB);
   const rowWidth = 3 * SIZE + 2 * PANEL_GAP;
   for (let y = 0; y < SIZE; y++) {
     const start = (y * rowWidth + SIZE + PANEL_GAP) * 3;
