@@ -108,7 +108,6 @@ export async function runSweep(opts: SweepOptions, io: Io): Promise<{ entries: S
   const threads = Math.max(1, Math.floor(os.availableParallelism() / opts.jobs));
   const failed: string[] = [];
   let next = 0;
-  let finished = 0;
   const worker = async () => {
     while (next < todo.length) {
       const index = next++;
@@ -117,7 +116,6 @@ export async function runSweep(opts: SweepOptions, io: Io): Promise<{ entries: S
       const t0 = Date.now();
       io.out(`[${index + 1}/${todo.length}] ${e.config} → ${e.outDir} (log: ${logFile(e)})`);
       const code = await runChild(e, opts.childFlags ?? [], threads);
-      finished++;
       const secs = ((Date.now() - t0) / 1000).toFixed(0);
       if (code === 0 && existsSync(path.join(e.outDir, RUN_FILES.results))) io.out(`  done ${e.config} in ${secs} s`);
       else {

@@ -71,11 +71,11 @@ export async function runTable(opts: TableOptions, io: Io): Promise<TableResult>
   const columnOf = (r: RunResults) => (multiDataset ? `${r.dataset}/${r.split}` : r.split);
   const columns = orderColumns(results, columnOf);
   const methods = orderMethods(results.map((r) => r.method));
-  const cells = averageCells(results, columnOf, metric);
+  const cells = averageCells(results, columnOf, (r) => r.metrics[metric]);
   const gains = gainsOverSup(cells, methods, columns);
   const markdown = [
     renderMarkdown(metric, methods, columns, cells, gains),
-    renderWallTime(results, columnOf, methods, columns),
+    renderWallTime(averageCells(results, columnOf, (r) => r.wall_time_s), methods, columns),
     provenance(results),
   ].join('\n\n');
   const csv = renderCsv(methods, columns, cells, gains);
@@ -141,12 +141,13 @@ function orderMethods(all: string[]): string[] {
   return [...unique.filter((m) => m === SUP_METHOD), ...unique.filter((m) => m !== SUP_METHOD)];
 }
 
-function averageCells(results: RunResults[], columnOf: (r: RunResults) => string, metric: TableMetric): TableResult['cells'] {
+/** Mean of `value` over the runs of each method and column. */
+function averageCells(results: RunResults[], columnOf: (r: RunResults) => string, value: (r: RunResults) => number): TableResult['cells'] {
   const sums: Record<string, Record<string, { sum: number; n: number }>> = {};
   for (const r of results) {
     const col = columnOf(r);
     const slot = ((sums[r.method] ??= {})[col] ??= { sum: 0, n: 0 });
-    slot.sum += r.metrics[metric];
+    slot.sum += value(r);
     slot.n += 1;
   }
   const cells: TableResult['cells'] = {};
@@ -199,18 +200,12 @@ function renderMarkdown(
 }
 
 /** Mean wall time per cell in minutes: what a method costs matters as much as what it gains. */
-function renderWallTime(results: RunResults[], columnOf: (r: RunResults) => string, methods: string[], columns: string[]): string {
-  const sums = new Map<string, { sum: number; n: number }>();
-  for (const r of results) {
-    const key = `${r.method}\u0000${columnOf(r)}`;
-    const slot = sums.get(key) ?? { sum: 0, n: 0 };
-    sums.set(key, { sum: slot.sum + r.wall_time_s, n: slot.n + 1 });
-  }
+function renderWallTime(seconds: TableResult['cells'], methods: string[], columns: string[]): string {
   const rows = methods.map((m) => [
     displayMethod(m),
     ...columns.map((c) => {
-      const s = sums.get(`${m}\u0000${c}`);
-      return s ? (s.sum / s.n / 60).toFixed(1) : '–';
+      const cell = seconds[m]?.[c];
+      return cell ? (cell.value / 60).toFixed(1) : '–';
     }),
   ]);
   return `wall time (min)\n\n${markdownTable(['Method', ...columns], rows, ['left', ...columns.map(() => 'right' as const)])}`;
