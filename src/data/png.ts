@@ -151,10 +151,17 @@ function unpack(packed: Uint8Array, width: number, height: number, stride: numbe
   return out;
 }
 
-/** Encode 8-bit grey (channels 1) or RGB (channels 3) pixels as a PNG. */
-export function encodePng(data: Uint8Array, width: number, height: number, channels: 1 | 3): Uint8Array {
+/**
+ * Encode 8-bit grey (channels 1) or RGB (channels 3) pixels as a PNG. With `palette` (RGB
+ * triples, at most 256) the single channel is written as palette indices, the way VOC stores
+ * its SegmentationClass masks.
+ */
+export function encodePng(data: Uint8Array, width: number, height: number, channels: 1 | 3, palette?: Uint8Array): Uint8Array {
   const stride = width * channels;
   if (data.length !== stride * height) throw new Error(`encodePng: ${data.length} bytes for ${width}x${height}x${channels}`);
+  if (palette && (channels !== 1 || palette.length % 3 !== 0 || palette.length > 768)) {
+    throw new Error(`encodePng: a palette needs one channel and at most 256 RGB triples`);
+  }
   const filtered = new Uint8Array(height * (stride + 1));
   const candidate = new Uint8Array(stride);
   for (let y = 0; y < height; y++) {
@@ -181,10 +188,11 @@ export function encodePng(data: Uint8Array, width: number, height: number, chann
   hv.setUint32(0, width);
   hv.setUint32(4, height);
   ihdr[8] = 8;
-  ihdr[9] = channels === 1 ? 0 : 2;
+  ihdr[9] = palette ? 3 : channels === 1 ? 0 : 2;
   return Buffer.concat([
     Buffer.from(SIGNATURE),
     chunk('IHDR', ihdr),
+    ...(palette ? [chunk('PLTE', palette)] : []),
     chunk('IDAT', deflateSync(filtered, { level: 6 })),
     chunk('IEND', new Uint8Array(0)),
   ]);
