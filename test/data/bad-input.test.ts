@@ -6,11 +6,13 @@ import { runPrepareCamvid, runPrepareVoc } from '../../src/data/commands.ts';
 import { openDataset, readSample } from '../../src/data/index.ts';
 import { readDatasetMeta, writeDatasetMeta } from '../../src/data/format.ts';
 import { encodePng } from '../../src/data/png.ts';
-import { sharedPath } from '../helpers/shared.ts';
-import { makeCamvidLike } from './camvid-like.ts';
+import { writeCamvidLayout } from '../helpers/layouts.ts';
 import { quiet, recorder, tempDir } from './helpers.ts';
 
-const CAMVID = sharedPath('data', 'camvid');
+/** SegNet's CamVid layout with `n` train frames (listed in train.txt) and one val frame (no list). */
+async function camvid(dir: string, n: number): Promise<string> {
+  return (await writeCamvidLayout(dir, { train: n, val: 1, lists: ['train'] })).root;
+}
 
 interface Case {
   what: string;
@@ -62,7 +64,7 @@ const CASES: Case[] = [
 for (const c of CASES) {
   test(`prepare: ${c.what} is one error naming the file; --skip-bad warns, counts and goes on`, async () => {
     const root = await tempDir('bad');
-    const src = await makeCamvidLike(path.join(root, 'src'), CAMVID, 2);
+    const src = await camvid(path.join(root, 'src'), 2);
     const [bad] = (await readdir(path.join(src, 'train'))).sort();
     const named = await c.breakIt(src, bad!);
     const out = path.join(root, 'out');
@@ -93,7 +95,7 @@ test('prepare: a missing source folder is named; an existing output needs --forc
     return true;
   });
   await assert.rejects(runPrepareVoc({ voc: root, out: path.join(root, 'o') }, quiet), /ImageSets\/Segmentation not found/);
-  const src = await makeCamvidLike(path.join(root, 'src'), CAMVID, 1);
+  const src = await camvid(path.join(root, 'src'), 1);
   const out = path.join(root, 'out');
   await runPrepareCamvid({ root: src, out, size: '36x48' }, quiet);
   await assert.rejects(runPrepareCamvid({ root: src, out, size: '36x48' }, quiet), { code: 'io.exists' });
@@ -103,7 +105,7 @@ test('prepare: a missing source folder is named; an existing output needs --forc
 
 test('readSample checks a prepared folder too: size mismatch and stray label values name the file', async () => {
   const root = await tempDir('bad');
-  const src = await makeCamvidLike(path.join(root, 'src'), CAMVID, 1);
+  const src = await camvid(path.join(root, 'src'), 1);
   const out = path.join(root, 'out');
   await runPrepareCamvid({ root: src, out, size: '18x24' }, quiet);
   const id = (await readDatasetMeta(out)).splits['train']![0]!;

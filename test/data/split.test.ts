@@ -5,13 +5,13 @@ import path from 'node:path';
 import { runSplit } from '../../src/data/commands.ts';
 import { openDataset, resolveSplit } from '../../src/data/index.ts';
 import { readDatasetMeta } from '../../src/data/format.ts';
-import { officialLineToId, readOfficialList } from '../../src/data/split-import.ts';
+import { officialLineToId } from '../../src/data/split-import.ts';
 import { labeledCount, parseLabeledSpec, partitionDir } from '../../src/data/split.ts';
-import { sharedPath } from '../helpers/shared.ts';
+import { memoryIo } from '../helpers/io.ts';
+import { run } from '../../src/cli/main.ts';
 import { fakeDataset, quiet, tempDir } from './helpers.ts';
 
 const ids = (n: number, p = 'img') => Array.from({ length: n }, (_, i) => `${p}_${String(i).padStart(3, '0')}`);
-const SPLITS = sharedPath('data', 'splits');
 
 test('labeled specs: fractions round up like U2PL (662 = ⌈10582/16⌉), counts are exact', () => {
   assert.equal(labeledCount(parseLabeledSpec('1/16'), 10582), 662);
@@ -85,46 +85,84 @@ test('official list lines map to prepared ids in all three published formats', (
   );
 });
 
-test('split --import u2pl|stpp|unimatch reads the published VOC lists as they are', async () => {
-  const trainAug = await readOfficialList(path.join(SPLITS, 'unimatch/splits/pascal/train_aug.txt'));
-  const val = await readOfficialList(path.join(SPLITS, 'u2pl/data/splits/pascal/val.txt'));
-  assert.equal(trainAug.length, 10582);
-  const dir = await fakeDataset(path.join(await tempDir('split'), 'voc'), { train_aug: trainAug, val });
-  const u2pl = await runSplit({ data: dir, import: 'u2pl' }, path.join(SPLITS, 'u2pl/data/splits/pascal/92'), quiet);
-  assert.deepEqual(u2pl, { name: 'u2pl/92', labeled: 92, unlabeled: 10490 });
-  const stpp = await runSplit({ data: dir, import: 'stpp' }, path.join(SPLITS, 'stpp/dataset/splits/pascal/1_8/split_0/labeled.txt'), quiet);
-  assert.deepEqual(stpp, { name: 'stpp/1_8/split_0', labeled: 1323, unlabeled: 9259 });
-  const uni = await runSplit({ data: dir, import: 'unimatch' }, path.join(SPLITS, 'unimatch/splits/pascal/u2pl_1_16'), quiet);
+/**
+ * Partition lists written the way each repository publishes them, in a folder of the user's
+ * choosing (with a space in its name): U2PL bare ids with a final newline, ST++ and UniMatch
+ * "image label" columns, ST++ without a final newline, an empty ST++ placeholder, and Cityscapes
+ * leftImg8bit paths.
+ */
+async function publishedLists(root: string, voc: string[], city: string[]): Promise<string> {
+  const dl = path.join(root, 'my downloads');
+  const put = async (rel: string, lines: string[], finalNewline = true) => {
+    await mkdir(path.dirname(path.join(dl, rel)), { recursive: true });
+    await writeFile(path.join(dl, rel), lines.join('\n') + (finalNewline && lines.length > 0 ? '\n' : ''));
+  };
+  const cols = (id: string) => `JPEGImages/${id}.jpg SegmentationClass/${id}.png`;
+  const cityPath = (id: string) => `leftImg8bit/train/${id.split('_')[0]}/${id}_leftImg8bit.png`;
+  const [labeled, unlabeled] = [voc.slice(0, 4), voc.slice(4)];
+  await put('U2PL/data/splits/pascal/4/labeled.txt', labeled);
+  await put('U2PL/data/splits/pascal/4/unlabeled.txt', unlabeled);
+  await put('ST-PlusPlus/dataset/splits/pascal/1_8/split_0/labeled.txt', voc.slice(-5).map(cols), false);
+  await put('ST-PlusPlus/dataset/splits/pascal/1_8/split_0/unlabeled.txt', voc.slice(0, -5).map(cols), false);
+  await put('ST-PlusPlus/dataset/splits/pascal/183/split_1/labeled.txt', []);
+  await put('ST-PlusPlus/dataset/splits/pascal/183/split_1/unlabeled.txt', []);
+  await put('UniMatch/splits/pascal/u2pl_1_16/labeled.txt', [...labeled].reverse().map(cols));
+  await put('UniMatch/splits/pascal/u2pl_1_16/unlabeled.txt', unlabeled.map(cols));
+  await put('U2PL/data/splits/cityscapes/2/labeled.txt', city.slice(0, 2).map(cityPath));
+  await put('U2PL/data/splits/cityscapes/2/unlabeled.txt', city.slice(2).map(cityPath));
+  await put('UniMatch/splits/cityscapes/1_4/labeled.txt', city.slice(-2).map((id) => `${cityPath(id)} ${cityPath(id).replace(/^leftImg8bit/, 'gtFine').replace('leftImg8bit.png', 'gtFine_labelTrainIds.png')}`));
+  return dl;
+}
+
+const VOC_IDS = ids(40).map((_, k) => `${2007 + (k % 5)}_${String(33 + 11 * k).padStart(6, '0')}`);
+const CITY_IDS = ['aachen_000000_000019', 'aachen_000001_000019', 'bochum_000000_000313', 'zurich_000121_000019', 'zurich_000122_000019'];
+
+test('split --import u2pl|stpp|unimatch reads the published VOC list formats from the path given', async () => {
+  const root = await tempDir('split');
+  const dl = await publishedLists(root, VOC_IDS, CITY_IDS);
+  const dir = await fakeDataset(path.join(root, 'voc'), { train_aug: VOC_IDS, val: ids(3, 'v') });
+  const io = memoryIo();
+  assert.equal(await run(['split', '--data', dir, '--import', 'u2pl', path.join(dl, 'U2PL/data/splits/pascal/4')], io), 0, io.stderr.join('\n'));
+  assert.match(io.stdout[0]!, /^split u2pl\/4: 4 labeled, 36 unlabeled/);
+  // ST++ lists end without a newline: the last id still counts
+  const stpp = await runSplit({ data: dir, import: 'stpp' }, path.join(dl, 'ST-PlusPlus/dataset/splits/pascal/1_8/split_0/labeled.txt'), quiet);
+  assert.deepEqual(stpp, { name: 'stpp/1_8/split_0', labeled: 5, unlabeled: 35 });
+  const uni = await runSplit({ data: dir, import: 'unimatch' }, path.join(dl, 'UniMatch/splits/pascal/u2pl_1_16'), quiet);
   assert.equal(uni.name, 'unimatch/u2pl_1_16');
   const data = await openDataset(dir);
-  const a = await resolveSplit(data, 'u2pl/92');
-  assert.equal(a.labeled[0], (await readFile(path.join(SPLITS, 'u2pl/data/splits/pascal/92/labeled.txt'), 'utf8')).split('\n')[0]!.trim());
-  // UniMatch's u2pl_1_16 re-expresses U2PL's 662 blender partition: the same ids
-  const u662 = await runSplit({ data: dir, import: 'u2pl' }, path.join(SPLITS, 'u2pl/data/splits/pascal/662'), quiet);
-  assert.equal(u662.labeled, 662);
-  assert.deepEqual((await resolveSplit(data, 'unimatch/u2pl_1_16')).labeled.sort(), (await resolveSplit(data, 'u2pl/662')).labeled.sort());
+  const u2pl = await resolveSplit(data, 'u2pl/4');
+  assert.deepEqual(u2pl.labeled, VOC_IDS.slice(0, 4), 'the list order is kept');
+  assert.deepEqual((await resolveSplit(data, 'stpp/1_8/split_0')).labeled, VOC_IDS.slice(-5));
+  // the same partition in two formats is the same set of ids
+  assert.deepEqual((await resolveSplit(data, 'unimatch/u2pl_1_16')).labeled.sort(), [...u2pl.labeled].sort());
+  assert.equal((await readDatasetMeta(dir)).partitions['u2pl/4']!.source, path.join(dl, 'U2PL/data/splits/pascal/4'));
   await assert.rejects(
-    runSplit({ data: dir, import: 'stpp' }, path.join(SPLITS, 'stpp/dataset/splits/pascal/183/split_1'), quiet),
+    runSplit({ data: dir, import: 'stpp' }, path.join(dl, 'ST-PlusPlus/dataset/splits/pascal/183/split_1'), quiet),
     { code: 'split.empty' },
   );
 });
 
 test('split --import maps Cityscapes leftImg8bit paths onto frame ids', async () => {
-  const base = path.join(SPLITS, 'unimatch/splits/cityscapes/1_30');
-  const all = [...(await readOfficialList(path.join(base, 'labeled.txt'))), ...(await readOfficialList(path.join(base, 'unlabeled.txt')))];
-  assert.equal(all.length, 2975);
-  const dir = await fakeDataset(path.join(await tempDir('split'), 'cs'), { train: all.sort() }, 19);
-  const r = await runSplit({ data: dir, import: 'u2pl' }, path.join(SPLITS, 'u2pl/data/splits/cityscapes/186'), quiet);
-  assert.deepEqual(r, { name: 'u2pl/186', labeled: 186, unlabeled: 2789 });
+  const root = await tempDir('split');
+  const dl = await publishedLists(root, VOC_IDS, CITY_IDS);
+  const dir = await fakeDataset(path.join(root, 'cs'), { train: CITY_IDS }, 19);
+  const r = await runSplit({ data: dir, import: 'u2pl' }, path.join(dl, 'U2PL/data/splits/cityscapes/2'), quiet);
+  assert.deepEqual(r, { name: 'u2pl/2', labeled: 2, unlabeled: 3 });
+  // a labeled.txt without unlabeled.txt beside it: the rest of train is unlabeled
+  const uni = await runSplit({ data: dir, import: 'unimatch' }, path.join(dl, 'UniMatch/splits/cityscapes/1_4/labeled.txt'), quiet);
+  assert.deepEqual(uni, { name: 'unimatch/1_4', labeled: 2, unlabeled: 3 });
+  assert.deepEqual((await resolveSplit(await openDataset(dir), 'unimatch/1_4')).labeled, CITY_IDS.slice(-2));
 });
 
 test('importing onto a data set that lacks the ids names the missing ones', async () => {
-  const dir = await fakeDataset(path.join(await tempDir('split'), 'small'), { train: ['2011_000003'] });
+  const root = await tempDir('split');
+  const dl = await publishedLists(root, VOC_IDS, CITY_IDS);
+  const dir = await fakeDataset(path.join(root, 'small'), { train: [VOC_IDS[0]!] });
   await assert.rejects(
-    runSplit({ data: dir, import: 'u2pl' }, path.join(SPLITS, 'u2pl/data/splits/pascal/92'), quiet),
+    runSplit({ data: dir, import: 'u2pl' }, path.join(dl, 'U2PL/data/splits/pascal/4'), quiet),
     (e: Error & { code: string }) => {
       assert.equal(e.code, 'split.unknownIds');
-      assert.match(e.message, /10581 id\(s\) not in the data set: \d{4}_\d{6}, .*\(10581 in all\)/);
+      assert.match(e.message, /39 id\(s\) not in the data set: \d{4}_\d{6}, .*\(39 in all\)/);
       return true;
     },
   );

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { sharedPath } from '../helpers/shared.ts';
+import { fixturePath } from '../helpers/shared.ts';
 import { ConfusionMatrix, nanMean } from '../../src/eval/metrics.ts';
 
 interface MiouRef {
@@ -19,7 +19,7 @@ interface MiouRef {
   stpp: { iou_class: (number | null)[]; mIoU: number; classes_counted: number[] };
 }
 
-const ref = JSON.parse(readFileSync(sharedPath('reference', 'metrics', 'miou.json'), 'utf8')) as MiouRef;
+const ref = JSON.parse(readFileSync(fixturePath('golden', 'metrics', 'miou.json'), 'utf8')) as MiouRef;
 const flat = (m: number[][]) => Uint8Array.from(m.flat());
 const gts = ref.inputs.gt.map(flat);
 const preds = ref.inputs.pred.map(flat);

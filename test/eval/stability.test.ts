@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { sharedPath } from '../helpers/shared.ts';
+import { fixturePath } from '../helpers/shared.ts';
 import { pairMiou, selectReliable, stabilityScore } from '../../src/eval/stability.ts';
 
 interface StabilityRef {
@@ -21,7 +21,7 @@ interface StabilityRef {
   };
 }
 
-const ref = JSON.parse(readFileSync(sharedPath('reference', 'stpp', 'stability.json'), 'utf8')) as StabilityRef;
+const ref = JSON.parse(readFileSync(fixturePath('golden', 'stpp', 'stability.json'), 'utf8')) as StabilityRef;
 const flat = (m: number[][]) => Uint8Array.from(m.flat());
 const K = ref.single_image.num_classes;
 

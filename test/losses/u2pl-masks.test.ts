@@ -2,7 +2,7 @@ import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { useTestBackend } from '../helpers/backend.ts';
-import { sharedPath } from '../helpers/shared.ts';
+import { fixturePath } from '../helpers/shared.ts';
 import { readSafetensors, type StoredTensor } from '../../src/io/safetensors.ts';
 import { pixelEntropy } from '../../src/losses/entropy.ts';
 import {
@@ -15,8 +15,8 @@ import {
   type SelectOptions,
 } from '../../src/losses/u2pl-masks.ts';
 
-/** Golden data from upstream train_semi.py / compute_contra_memobank_loss (reference/README.md §u2pl/entropy_prt). */
-const REF = sharedPath('reference', 'u2pl', 'entropy_prt.safetensors');
+/** Golden data from upstream train_semi.py / compute_contra_memobank_loss (test/fixtures/golden/README.md, u2pl/entropy_prt). */
+const REF = fixturePath('golden', 'u2pl', 'entropy_prt.safetensors');
 const C = 6;
 const OPTS: SelectOptions = { lowRank: 3, highRank: 5, anchorThreshold: 0.3, negativeThreshold: 1, codeFaithful: true, prt: true };
 

@@ -2,13 +2,13 @@ import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { useTestBackend } from '../helpers/backend.ts';
-import { sharedPath } from '../helpers/shared.ts';
+import { fixturePath } from '../helpers/shared.ts';
 import { readSafetensors, type StoredTensor } from '../../src/io/safetensors.ts';
 import { computeUnsupervisedLoss, dropUnreliable } from '../../src/losses/u2pl-unsup.ts';
 import { percentile } from '../../src/losses/entropy.ts';
 
-/** Golden data from upstream `compute_unsupervised_loss` (reference/README.md §u2pl/unsup_loss). */
-const REF = sharedPath('reference', 'u2pl', 'unsup_loss.safetensors');
+/** Golden data from upstream `compute_unsupervised_loss` (test/fixtures/golden/README.md, u2pl/unsup_loss). */
+const REF = fixturePath('golden', 'u2pl', 'unsup_loss.safetensors');
 
 function nhwc(t: StoredTensor): tf.Tensor4D {
   return tf.tidy(() => tf.transpose(tf.tensor4d(t.data as Float32Array, t.shape as [number, number, number, number]), [0, 2, 3, 1]));

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { useTestBackend } from '../helpers/backend.ts';
-import { sharedPath } from '../helpers/shared.ts';
+import { resnetKeys, smallResnetGolden } from '../helpers/golden-weights.ts';
 import { SsssegError } from '../../src/errors.ts';
 import { modelConfig, type ModelConfigInput, type ParamInfo, type SegNet } from '../../src/models/index.ts';
 import { buildArchitecture } from '../../src/models/architecture.ts';
@@ -15,17 +15,14 @@ import { ParamStore } from '../../src/models/nn/params.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { applyWeights, loadPretrained, planWeights, readWeightsFile, type ParamSlot } from '../../src/models/pretrained.ts';
 import { convertWeights } from '../../src/io/convert-weights.ts';
+import { writeSafetensors } from '../../src/io/safetensors.ts';
 
 await useTestBackend();
 const FIX = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'io', 'fixtures');
 
-type KeyList = { key: string; shape: number[] }[];
-const torchvision = JSON.parse(readFileSync(sharedPath('reference', 'resnet', 'torchvision_keys.json'), 'utf8')) as {
-  models: Record<string, { keys: KeyList }>;
-};
-const deepStem = JSON.parse(readFileSync(sharedPath('reference', 'resnet', 'u2pl_deepstem_keys.json'), 'utf8')) as {
-  models: Record<string, { keys: KeyList }>;
-};
+type KeyList = [string, number[]][];
+const torchvision = resnetKeys('torchvision_keys.json');
+const deepStem = resnetKeys('u2pl_deepstem_keys.json');
 
 /** Shape-only slots of a whole segmentation net (no weights allocated). */
 function slots(cfg: ModelConfigInput): ParamSlot[] {
@@ -35,16 +32,16 @@ function slots(cfg: ModelConfigInput): ParamSlot[] {
 }
 
 const shapes = (keys: KeyList, rename: (k: string) => string = (k) => k) =>
-  new Map(keys.map((k) => [rename(k.key), { shape: k.shape }]));
+  new Map(keys.map(([k, shape]) => [rename(k), { shape }]));
 
 for (const arch of ['resnet18', 'resnet50', 'resnet101'] as const) {
   test(`torchvision ${arch} keys map completely (fc unexpected)`, () => {
-    const keys = torchvision.models[arch]!.keys;
+    const keys = torchvision[arch]!;
     for (const prefix of ['', 'module.', 'backbone.', 'module.model.']) {
       const plan = planWeights(slots({ backbone: arch }), shapes(keys, (k) => prefix + k), 'tv.safetensors');
       assert.deepEqual(plan.missing, [], `${arch} prefix '${prefix}'`);
       assert.deepEqual(plan.unexpected, [`${prefix}fc.weight`, `${prefix}fc.bias`]);
-      const weights = keys.filter((k) => !k.key.endsWith('num_batches_tracked') && !k.key.startsWith('fc.'));
+      const weights = keys.filter(([k]) => !k.endsWith('num_batches_tracked') && !k.startsWith('fc.'));
       assert.equal(plan.pairs.size, weights.length);
       assert.equal(plan.pairs.get(`${prefix}layer1.0.conv1.weight`), 'backbone.layer1.0.conv1.weight');
     }
@@ -53,7 +50,7 @@ for (const arch of ['resnet18', 'resnet50', 'resnet101'] as const) {
 
 for (const arch of ['resnet50', 'resnet101'] as const) {
   test(`U2PL deep-stem ${arch} keys map completely, also under mmseg stem names`, () => {
-    const keys = deepStem.models[arch]!.keys;
+    const keys = deepStem[arch]!;
     const cfg = { backbone: arch, deep_stem: true, head: 'deeplabv3plus_u2pl' } as const;
     const plan = planWeights(slots(cfg), shapes(keys), 'u2pl.pth');
     assert.deepEqual([plan.missing, plan.unexpected], [[], []]);
@@ -65,7 +62,7 @@ for (const arch of ['resnet50', 'resnet101'] as const) {
 }
 
 test('a shape mismatch is an error naming the key; head keys never match the stem', () => {
-  const keys = torchvision.models['resnet50']!.keys;
+  const keys = torchvision['resnet50']!;
   assert.throws(
     () => planWeights(slots({ backbone: 'resnet18' }), shapes(keys), 'r50.safetensors'),
     (e: unknown) => e instanceof SsssegError && e.code === 'weights.shapeMismatch' &&
@@ -84,8 +81,9 @@ function backboneParams(cfg: ModelConfigInput): ParamInfo[] {
   }));
 }
 
-test('torchvision ResNet-50 weights (golden file) load transposed to HWIO', async () => {
-  const file = sharedPath('reference', 'resnet', 'r50_partial.safetensors');
+test('torchvision ResNet-50 weights (golden tensors, written as a file) load transposed to HWIO', async () => {
+  const file = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'sssseg-r50-')), 'r50.safetensors');
+  await writeSafetensors(file, (await smallResnetGolden()).tensors);
   const weights = await readWeightsFile(file);
   const params = backboneParams({ backbone: 'resnet50' });
   try {
@@ -102,6 +100,7 @@ test('torchvision ResNet-50 weights (golden file) load transposed to HWIO', asyn
     assert.deepEqual(Array.from(rv), Array.from(weights.get('bn1.running_var')!.data as Float32Array));
   } finally {
     for (const p of params) p.variable.dispose();
+    await fs.rm(path.dirname(file), { recursive: true, force: true });
   }
 });
 

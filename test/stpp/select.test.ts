@@ -4,7 +4,7 @@ import { readFileSync, mkdtempSync, readFileSync as read } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { useTestBackend } from '../helpers/backend.ts';
-import { sharedPath } from '../helpers/shared.ts';
+import { fixturePath } from '../helpers/shared.ts';
 import { scoreImages, splitReliable, writeSelection, type ReliabilityFile } from '../../src/stpp/select.ts';
 import { checkpointEpochs } from '../../src/stpp/config.ts';
 import { maskPredictor } from './fake-net.ts';
@@ -18,7 +18,7 @@ interface Demo {
   reliable_ids: string[];
   unreliable_ids: string[];
 }
-const ref = JSON.parse(readFileSync(sharedPath('reference', 'stpp', 'stability.json'), 'utf8')) as {
+const ref = JSON.parse(readFileSync(fixturePath('golden', 'stpp', 'stability.json'), 'utf8')) as {
   single_image: { num_classes: number; masks_HxW_row_major: Record<string, number[][]>; reliability: number };
   selection_demo: Demo;
 };
