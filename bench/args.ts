@@ -5,7 +5,7 @@
 import { initBackend, parseBackendChoice, type BackendInfo } from '../src/backend/index.ts';
 
 /** options without a value */
-export const FLAGS = new Set(['--json', '--profile']);
+export const FLAGS = new Set(['--json', '--profile', '--no-peer']);
 
 /** The value after `name`, or `fallback`. */
 export function option(args: string[], name: string, fallback: string): string;

@@ -21,7 +21,7 @@ import { METHODS, isMethodName, type MethodName } from '../src/methods/index.ts'
 import { modelConfigSchema } from '../src/models/index.ts';
 import { backendFromArgs, intOption, option, options, round } from './args.ts';
 import { peakRssMb, timeIteration } from './train-step.ts';
-import { PEER_CONFIG, PYTORCH_CPU_S } from './u2pl.ts';
+import { PEER_CONFIG } from './u2pl.ts';
 import type { Benchmark, BenchResult, BenchRow } from './types.ts';
 
 const U2PL_HEAD = 'deeplabv3plus_u2pl';
@@ -107,14 +107,12 @@ export const benchmark: Benchmark = {
     }
     json['peak_rss_mb'] = peak;
     json['methods'] = figures;
-    // the official code's CPU figures are for the peer configuration only
-    const pytorch: Record<string, number> = file === PEER_CONFIG && sets.length === 0 ? PYTORCH_CPU_S : {};
     const table = [
-      '| method | s / iteration | PyTorch CPU (s) | head | note |',
-      '|---|---|---|---|---|',
+      '| method | s / iteration | head | note |',
+      '|---|---|---|---|',
       ...Object.entries(figures).map(
         ([name, f]) =>
-          `| ${name} | ${f.iter_s ?? `failed: ${f.error}`} | ${pytorch[name] ?? '–'} | ${f.head} | ${f.note ?? (name === 'sup' ? "the config's model" : '')} |`,
+          `| ${name} | ${f.iter_s ?? `failed: ${f.error}`} | ${f.head} | ${f.note ?? (name === 'sup' ? "the config's model" : '')} |`,
       ),
       '',
       `median of ${reps} after ${warmup} warm-up; peak RSS ${peak} MB (whole process); backend ${backend.name}; ${file}`,

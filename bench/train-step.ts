@@ -123,6 +123,77 @@ async function profileKernels(f: () => void): Promise<KernelShare[]> {
   return [...by.values()].sort((a, b) => b.ms - a.ms);
 }
 
+/** One method's state, optimizer and batch, ready to run timed steps (see prepareIteration). */
+export interface IterationRunner {
+  /** the epoch the steps run in */
+  readonly epoch: number;
+  /** one `method.step`, seconds */
+  step(): number;
+  /** kernel time of one more step by kernel name, largest first */
+  profile(): Promise<KernelShare[]>;
+  dispose(): void;
+}
+
+/**
+ * Networks, SGD and a synthetic batch for `method` at the first semi-supervised epoch; each step
+ * gets the next iteration number and its own seeded Rng, so a sequence of steps is reproducible.
+ */
+export async function prepareIteration<C, S>(method: Method<C, S>, c: C, cfg: ExperimentConfig, numClasses = NUM_CLASSES): Promise<IterationRunner> {
+  let k = 0;
+  const buildNet = async (seedOffset = 0): Promise<SegNet> => buildSegNet(cfg.model, numClasses, cfg.seed * 1000 + 17 * k++ + seedOffset);
+  const state = await method.init({ cfg, numClasses, rng: new Rng(1), buildNet }, c);
+  const nets = Object.entries(method.nets(state));
+  const sgd = new Sgd({ momentum: cfg.train.momentum, weightDecay: cfg.train.weight_decay, headLrMult: cfg.train.head_lr_mult });
+  const epoch = firstSemiEpoch(c);
+  const totalEpochs = Math.max(TOTAL_EPOCHS, epoch + 1);
+  let batch: TrainBatch;
+  try {
+    batch = fakeTrainBatch(cfg, method.dataNeeds(c), numClasses);
+  } catch (err) {
+    method.dispose(state);
+    throw err;
+  }
+  method.onEpochStart?.(state, epoch);
+  let i = 0;
+  const context = (): StepContext => {
+    const it = i++;
+    return {
+      iteration: epoch * ITERS_PER_EPOCH + it,
+      epoch,
+      totalEpochs,
+      itersPerEpoch: ITERS_PER_EPOCH,
+      totalIters: totalEpochs * ITERS_PER_EPOCH,
+      rng: new Rng(100 + it),
+      minimize: (loss, ns) => sgd.minimize(loss, ns.map((n) => [nets.find(([, m]) => m === n)![0], n]), cfg.train.lr),
+      log: () => undefined,
+    };
+  };
+  return {
+    epoch,
+    step() {
+      const ctx = context();
+      const t0 = performance.now();
+      method.step(state, batch, ctx);
+      return (performance.now() - t0) / 1000;
+    },
+    profile() {
+      const ctx = context();
+      return profileKernels(() => method.step(state, batch, ctx));
+    },
+    dispose() {
+      disposeBatch(batch);
+      method.dispose(state);
+      sgd.dispose();
+    },
+  };
+}
+
+/** The median of `values` (upper median for an even count). */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
 /**
  * Median seconds of one `method.step` after `warmup` untimed steps, at the first semi-supervised
  * epoch; the batch is made once. Networks, optimizer state and batch are disposed afterwards.
@@ -133,46 +204,19 @@ export async function timeIteration<C, S>(
   cfg: ExperimentConfig,
   opts: { reps: number; warmup: number; numClasses?: number; profile?: boolean },
 ): Promise<IterationTiming> {
-  const numClasses = opts.numClasses ?? NUM_CLASSES;
-  let k = 0;
-  const buildNet = async (seedOffset = 0): Promise<SegNet> => buildSegNet(cfg.model, numClasses, cfg.seed * 1000 + 17 * k++ + seedOffset);
-  const state = await method.init({ cfg, numClasses, rng: new Rng(1), buildNet }, c);
-  const nets = Object.entries(method.nets(state));
-  const sgd = new Sgd({ momentum: cfg.train.momentum, weightDecay: cfg.train.weight_decay, headLrMult: cfg.train.head_lr_mult });
-  let batch: TrainBatch | undefined;
-  const epoch = firstSemiEpoch(c);
-  const totalEpochs = Math.max(TOTAL_EPOCHS, epoch + 1);
+  const runner = await prepareIteration(method, c, cfg, opts.numClasses);
   const times: number[] = [];
   let profile: KernelShare[] | undefined;
   try {
-    batch = fakeTrainBatch(cfg, method.dataNeeds(c), numClasses);
-    method.onEpochStart?.(state, epoch);
-    for (let i = 0; i < opts.warmup + opts.reps + (opts.profile ? 1 : 0); i++) {
-      const ctx: StepContext = {
-        iteration: epoch * ITERS_PER_EPOCH + i,
-        epoch,
-        totalEpochs,
-        itersPerEpoch: ITERS_PER_EPOCH,
-        totalIters: totalEpochs * ITERS_PER_EPOCH,
-        rng: new Rng(100 + i),
-        minimize: (loss, ns) => sgd.minimize(loss, ns.map((n) => [nets.find(([, m]) => m === n)![0], n]), cfg.train.lr),
-        log: () => undefined,
-      };
-      if (i === opts.warmup + opts.reps) {
-        profile = await profileKernels(() => method.step(state, batch!, ctx));
-        break;
-      }
-      const t0 = performance.now();
-      method.step(state, batch, ctx);
-      if (i >= opts.warmup) times.push((performance.now() - t0) / 1000);
+    for (let i = 0; i < opts.warmup + opts.reps; i++) {
+      const s = runner.step();
+      if (i >= opts.warmup) times.push(s);
     }
+    if (opts.profile) profile = await runner.profile();
   } finally {
-    if (batch) disposeBatch(batch);
-    method.dispose(state);
-    sgd.dispose();
+    runner.dispose();
   }
-  const sorted = [...times].sort((a, b) => a - b);
-  return { median_s: sorted[Math.floor(sorted.length / 2)]!, times_s: times, epoch, ...(profile ? { profile } : {}) };
+  return { median_s: median(times), times_s: times, epoch: runner.epoch, ...(profile ? { profile } : {}) };
 }
 
 /** The process's peak resident set size so far, MB. */

@@ -1,18 +1,27 @@
 /**
- * `npm run bench -- u2pl [--json] [--profile] [--config FILE] [--set key=value] [--reps N] [--warmup N] [--backend NAME]`:
+ * `npm run bench -- u2pl [--json] [--profile] [--config FILE] [--set key=value] [--reps N] [--warmup N] [--backend NAME] [--no-peer]`:
  * wall time of one full U2PL iteration (teacher pseudo-labels, CutMix coin, teacher train-mode pass,
  * student forward/backward with sup + unsup + contrastive losses, SGD, EMA) and of one supervised
  * iteration on the same model and batch, median of `reps` after `warmup` iterations, plus the
- * process's peak RSS. Default config: experiments/peer/u2pl-r50-c129.yaml, for which the official
- * PyTorch code takes 2.73 s (U2PL) and 0.97 s (supervised) per iteration on this machine's CPU.
+ * process's peak RSS. Default config: experiments/peer/u2pl-r50-c129.yaml.
+ *
+ * Side by side: when a python with torch is found (bench/peer.ts), the PyTorch peer
+ * (bench/peer/u2pl_peer.py) builds the same network with our weights, checks once that its forward
+ * equals ours, and its steps alternate with ours (peer, ours, ours, peer, …) with the same thread
+ * count; the ratio is ours / peer's, medians of the same run. Without torch the table says so.
  * The machinery (synthetic batch, timed step) is bench/train-step.ts, shared with `methods`.
  */
 import { loadConfig } from '../src/config/load.ts';
+import type { ExperimentConfig } from '../src/config/schema.ts';
 import { u2pl } from '../src/methods/u2pl.ts';
 import { sup } from '../src/methods/sup.ts';
 import { backendFromArgs, intOption, option, options, round } from './args.ts';
-import { peakRssMb, timeIteration, type KernelShare } from './train-step.ts';
+import { CHECK_TOLERANCE, checkError, findTorchPython, Peer, peerUnsupported, relative, type ForwardCheck, type StepKind } from './peer.ts';
+import { median, NUM_CLASSES, peakRssMb, prepareIteration, type KernelShare } from './train-step.ts';
 import type { Benchmark, BenchResult } from './types.ts';
+
+export const PEER_CONFIG = 'experiments/peer/u2pl-r50-c129.yaml';
+const TOTAL_EPOCHS = 80;
 
 /** `--profile`: where one more (untimed) iteration spends its kernel time, top 15 kernels. */
 function profileTable(title: string, shares: KernelShare[] | undefined): string {
@@ -22,61 +31,163 @@ function profileTable(title: string, shares: KernelShare[] | undefined): string 
   return [`${title} iteration, kernel time ${total.toFixed(0)} ms:`, '', '| kernel | calls | ms | share |', '|---|---:|---:|---:|', ...rows].join('\n');
 }
 
-export const PEER_CONFIG = 'experiments/peer/u2pl-r50-c129.yaml';
-export const PYTORCH_CPU_S = { u2pl: 2.73, sup: 0.97 };
+interface KindResult {
+  ours: number[];
+  peer: number[];
+  error?: string;
+  profile?: KernelShare[];
+}
+
+interface PeerState {
+  peer: Peer | null;
+  /** why there is no peer */
+  reason?: string;
+  check?: ForwardCheck;
+}
+
+async function startPeer(cfg: ExperimentConfig, threads: number, noPeer: boolean): Promise<PeerState> {
+  if (noPeer) return { peer: null, reason: '--no-peer' };
+  const unsupported = peerUnsupported(cfg);
+  if (unsupported) return { peer: null, reason: `the peer cannot build this model: ${unsupported}` };
+  const py = findTorchPython();
+  if ('unavailable' in py) return { peer: null, reason: py.unavailable };
+  const u2plCfg = u2pl.configSchema.parse(cfg.method === 'u2pl' ? cfg.methodConfig : {});
+  try {
+    const { peer, check } = await Peer.start(py, cfg, {
+      threads, numClasses: NUM_CLASSES, u2pl: u2plCfg, epoch: Math.max(1, u2plCfg.sup_only_epoch), totalEpochs: TOTAL_EPOCHS,
+    });
+    const err = checkError(check);
+    if (err > CHECK_TOLERANCE) {
+      peer.close();
+      return { peer: null, check, reason: `its forward differs from ours (relative ${err.toExponential(1)} > ${CHECK_TOLERANCE}): not timed` };
+    }
+    return { peer, check };
+  } catch (e) {
+    return { peer: null, reason: `failed to start: ${e instanceof Error ? e.message : String(e)}` };
+  }
+}
+
+/** warmup + reps steps of ours and the peer's, alternating which goes first; times after warm-up. */
+async function alternate(
+  kind: StepKind, cfg: ExperimentConfig, peer: Peer | null, o: { reps: number; warmup: number; profile: boolean },
+): Promise<KindResult> {
+  const runner = kind === 'sup'
+    ? await prepareIteration(sup, {}, cfg)
+    : await prepareIteration(u2pl, u2pl.configSchema.parse(cfg.method === 'u2pl' ? cfg.methodConfig : {}), cfg);
+  const r: KindResult = { ours: [], peer: [] };
+  try {
+    for (let i = 0; i < o.warmup + o.reps; i++) {
+      const timed = i >= o.warmup;
+      const peerStep = async () => {
+        if (!peer) return;
+        const s = await peer.step(kind);
+        if (timed) r.peer.push(s);
+      };
+      if (i % 2 === 0) await peerStep();
+      const s = runner.step();
+      if (timed) r.ours.push(s);
+      if (i % 2 === 1) await peerStep();
+    }
+    if (o.profile) r.profile = await runner.profile();
+  } finally {
+    runner.dispose();
+  }
+  return r;
+}
+
+const fmt = (v: number | null | undefined): string => (v == null ? '–' : String(round(v)));
 
 export const benchmark: Benchmark = {
   async run(args: string[], progress: (line: string) => void): Promise<BenchResult> {
     const file = option(args, '--config', PEER_CONFIG);
     const reps = intOption(args, '--reps', 5, 1);
     const warmup = intOption(args, '--warmup', 2);
+    const profile = args.includes('--profile');
     const backend = await backendFromArgs(args);
     const cfg = await loadConfig(file, options(args, '--set'));
+    const threads = backend.name === 'native' ? (backend.native.threads ?? 1) : 1;
     progress(`u2pl bench: ${file}, backend ${backend.name}, ${warmup} warm-up + ${reps} timed iterations each`);
-    const profile = args.includes('--profile');
-    const supT = await timeIteration(sup, {}, cfg, { reps, warmup, profile });
-    const supS = supT.median_s;
-    progress(`sup: ${supS.toFixed(2)} s/iter`);
-    // U2PL's student pass is on labeled + unlabeled together (twice the supervised batch); report
-    // a failure (e.g. the wasm 4 GB heap) next to the supervised figure instead of losing both
-    let u2plS: number | null = null;
-    let u2plError: string | undefined;
-    let u2plProfile: KernelShare[] | undefined;
+    const ps = await startPeer(cfg, threads, args.includes('--no-peer'));
+    const peerLine = ps.peer
+      ? `peer: PyTorch ${ps.peer.info.torch} (${ps.peer.info.python}, ${ps.peer.info.threads} threads, ${ps.peer.info.capability ?? '?'}); ` +
+        `forward check max |ours − peer| / max |peer|: logits ${relative(ps.check!.logits).toExponential(1)}, rep ${relative(ps.check!.rep).toExponential(1)}`
+      : `peer: not available: ${ps.reason}`;
+    progress(peerLine);
+    const results: Partial<Record<StepKind, KindResult>> = {};
     try {
-      const t = await timeIteration(u2pl, u2pl.configSchema.parse(cfg.method === 'u2pl' ? cfg.methodConfig : {}), cfg, { reps, warmup, profile });
-      u2plS = t.median_s;
-      u2plProfile = t.profile;
-      progress(`u2pl: ${u2plS.toFixed(2)} s/iter`);
-    } catch (err) {
-      u2plError = err instanceof Error ? err.message : String(err);
-      progress(`u2pl: failed: ${u2plError}`);
+      for (const kind of ['sup', 'u2pl'] as const) {
+        try {
+          results[kind] = await alternate(kind, cfg, ps.peer, { reps, warmup, profile });
+          const r = results[kind]!;
+          progress(`${kind}: ${median(r.ours).toFixed(2)} s/iter${r.peer.length ? `, peer ${median(r.peer).toFixed(2)} s/iter` : ''}`);
+        } catch (err) {
+          // report a failure (e.g. the wasm 4 GB heap) next to the other figure instead of losing both
+          const error = err instanceof Error ? err.message : String(err);
+          results[kind] = { ours: [], peer: [], error };
+          progress(`${kind}: failed: ${error}`);
+        }
+      }
+    } finally {
+      ps.peer?.close();
     }
     const peak = peakRssMb();
+    const fig = (kind: StepKind) => {
+      const r = results[kind]!;
+      const ours = r.ours.length ? median(r.ours) : null;
+      const peer = r.peer.length ? median(r.peer) : null;
+      const pairs = r.peer.length === r.ours.length && peer ? r.ours.map((s, i) => s / r.peer[i]!) : [];
+      return { ours, peer, ratio: ours != null && peer != null ? ours / peer : null, pairs, error: r.error };
+    };
+    const f = { sup: fig('sup'), u2pl: fig('u2pl') };
     const json = {
       config: file,
       backend: backend.name,
-      u2pl_iter_s: u2plS === null ? null : round(u2plS),
-      ...(u2plError ? { u2pl_error: u2plError } : {}),
-      sup_iter_s: round(supS),
+      threads,
+      reps,
+      warmup,
+      u2pl_iter_s: f.u2pl.ours === null ? null : round(f.u2pl.ours),
+      ...(f.u2pl.error ? { u2pl_error: f.u2pl.error } : {}),
+      sup_iter_s: f.sup.ours === null ? null : round(f.sup.ours),
+      ...(f.sup.error ? { sup_error: f.sup.error } : {}),
+      u2pl_times_s: results.u2pl!.ours.map((v) => round(v)),
+      sup_times_s: results.sup!.ours.map((v) => round(v)),
       peak_rss_mb: peak,
-      u2pl_vs_pytorch_cpu: u2plS === null ? null : round(u2plS / PYTORCH_CPU_S.u2pl),
-      sup_vs_pytorch_cpu: round(supS / PYTORCH_CPU_S.sup),
-      ...(profile ? { profile: { u2pl: u2plProfile?.slice(0, 15), sup: supT.profile?.slice(0, 15) } } : {}),
+      peer: ps.peer
+        ? {
+            available: true, ...ps.peer.info, forward_check: ps.check,
+            u2pl_iter_s: f.u2pl.peer === null ? null : round(f.u2pl.peer), sup_iter_s: f.sup.peer === null ? null : round(f.sup.peer),
+            u2pl_times_s: results.u2pl!.peer.map((v) => round(v)), sup_times_s: results.sup!.peer.map((v) => round(v)),
+          }
+        : { available: false, reason: ps.reason, ...(ps.check ? { forward_check: ps.check } : {}) },
+      u2pl_vs_peer: f.u2pl.ratio === null ? null : round(f.u2pl.ratio),
+      sup_vs_peer: f.sup.ratio === null ? null : round(f.sup.ratio),
+      ...(profile ? { profile: { u2pl: results.u2pl!.profile?.slice(0, 15), sup: results.sup!.profile?.slice(0, 15) } } : {}),
+    };
+    const row = (title: string, k: ReturnType<typeof fig>) => {
+      const spread = k.pairs.length > 1 ? ` (pairs ${round(Math.min(...k.pairs), 2)}–${round(Math.max(...k.pairs), 2)})` : '';
+      return `| ${title} | ${k.error ? `failed: ${k.error}` : fmt(k.ours)} | ${fmt(k.peer)} | ${k.ratio === null ? '–' : `${round(k.ratio)}×${spread}`} |`;
     };
     const table = [
-      '| iteration | sssseg (s) | PyTorch CPU (s) | ratio |',
-      '|---|---|---|---|',
-      `| U2PL | ${json.u2pl_iter_s ?? `failed: ${u2plError}`} | ${PYTORCH_CPU_S.u2pl} | ${json.u2pl_vs_pytorch_cpu ?? '–'}× |`,
-      `| supervised | ${json.sup_iter_s} | ${PYTORCH_CPU_S.sup} | ${json.sup_vs_pytorch_cpu}× |`,
+      '| iteration | sssseg (s) | PyTorch peer (s) | sssseg / peer |',
+      '|---|---:|---:|---|',
+      row('U2PL', f.u2pl),
+      row('supervised', f.sup),
       '',
-      `peak RSS ${peak} MB, backend ${backend.name}, ${file}`,
-      ...(profile ? ['', profileTable('U2PL', u2plProfile), '', profileTable('supervised', supT.profile)] : []),
+      `medians of ${reps} after ${warmup} warm-up, steps alternating with the peer; peak RSS ${peak} MB, backend ${backend.name}, ${threads} threads, ${file}`,
+      peerLine,
+      ...(profile ? ['', profileTable('U2PL', results.u2pl!.profile), '', profileTable('supervised', results.sup!.profile)] : []),
     ].join('\n');
     const rows = [
-      { figure: 'U2PL iteration', value: json.u2pl_iter_s ?? `failed: ${u2plError}`, unit: 's' },
-      { figure: 'supervised iteration', value: json.sup_iter_s, unit: 's' },
+      { figure: 'U2PL iteration', value: f.u2pl.error ? `failed: ${f.u2pl.error}` : json.u2pl_iter_s, unit: 's' },
+      { figure: 'supervised iteration', value: f.sup.error ? `failed: ${f.sup.error}` : json.sup_iter_s, unit: 's' },
+      ...(ps.peer
+        ? [
+            { figure: 'U2PL iteration, PyTorch peer (same run)', value: f.u2pl.peer === null ? null : round(f.u2pl.peer), unit: 's' },
+            { figure: 'supervised iteration, PyTorch peer (same run)', value: f.sup.peer === null ? null : round(f.sup.peer), unit: 's' },
+          ]
+        : []),
       { figure: 'peak RSS', value: peak, unit: 'MB' },
     ];
-    return { table, json, rows };
+    return { table, json, rows, notes: [peerLine] };
   },
 };

@@ -176,6 +176,19 @@ export function applyWeights(params: ParamInfo[], weights: Map<string, StoredTen
   return { loaded: plan.pairs.size, missing: plan.missing, unexpected: plan.unexpected };
 }
 
+/**
+ * The inverse of applyWeights: every parameter (BN buffers included) under its PyTorch name in
+ * PyTorch layout (HWIO → OIHW), e.g. to hand the same weights to a PyTorch model.
+ */
+export function torchStateDict(params: ParamInfo[]): Map<string, StoredTensor> {
+  const out = new Map<string, StoredTensor>();
+  for (const p of params) {
+    const data = tf.tidy(() => (p.variable.rank === 4 ? tf.transpose(p.variable, [3, 2, 0, 1]) : p.variable).dataSync() as Float32Array);
+    out.set(p.name, { dtype: 'F32', shape: torchShape(p.variable.shape), data: Float32Array.from(data) });
+  }
+  return out;
+}
+
 export async function loadPretrained(net: SegNet, file: string): Promise<LoadReport> {
   return applyWeights(net.params(), await readWeightsFile(file), file);
 }

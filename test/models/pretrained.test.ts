@@ -13,7 +13,7 @@ import { buildArchitecture } from '../../src/models/architecture.ts';
 import { buildResNet } from '../../src/models/backbones/resnet.ts';
 import { ParamStore } from '../../src/models/nn/params.ts';
 import { Rng } from '../../src/util/rng.ts';
-import { applyWeights, loadPretrained, planWeights, readWeightsFile, type ParamSlot } from '../../src/models/pretrained.ts';
+import { applyWeights, loadPretrained, planWeights, readWeightsFile, torchStateDict, type ParamSlot } from '../../src/models/pretrained.ts';
 import { convertWeights } from '../../src/io/convert-weights.ts';
 import { writeSafetensors } from '../../src/io/safetensors.ts';
 
@@ -150,5 +150,25 @@ test('half-precision weights (F16, BF16) are widened to float32', () => {
     assert.equal(r.loaded, 1);
     assert.deepEqual(Array.from(net.params()[1]!.variable.dataSync()), [1, 2, 0.5, -3], dtype);
     net.dispose();
+  }
+});
+
+test('torchStateDict exports PyTorch names and OIHW layout that applyWeights reads back unchanged', () => {
+  const a = tinyNet();
+  const b = tinyNet();
+  try {
+    // distinct values in a: conv = index, BN = 100 + index
+    a.params().forEach((p, k) => p.variable.assign(tf.tidy(() => tf.add(tf.reshape(tf.range(0, p.variable.size), p.variable.shape), 100 * k))));
+    const dict = torchStateDict(a.params());
+    const conv = dict.get('backbone.conv1.weight')!;
+    assert.deepEqual(conv.shape, [4, 3, 3, 3]);
+    // HWIO[h][w][i][o] = ((h*3+w)*3+i)*4+o sits at OIHW [o][i][h][w]
+    const [o, i, h, w] = [3, 1, 2, 0];
+    assert.equal(conv.data[((o * 3 + i) * 3 + h) * 3 + w], ((h * 3 + w) * 3 + i) * 4 + o);
+    assert.equal(applyWeights(b.params(), dict, 'export').loaded, 4);
+    b.params().forEach((p, k) => assert.deepEqual(Array.from(p.variable.dataSync()), Array.from(a.params()[k]!.variable.dataSync()), p.name));
+  } finally {
+    a.dispose();
+    b.dispose();
   }
 });
