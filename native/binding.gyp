@@ -5,7 +5,7 @@
   "targets": [
     {
       "target_name": "sssseg_native",
-      "sources": ["src/addon.cc", "src/kernels.cc", "src/matmul.cc", "src/onednn.cc", "src/elementwise.cc", "src/pooling.cc"],
+      "sources": ["src/addon.cc", "src/kernels.cc", "src/matmul.cc", "src/onednn.cc", "src/elementwise.cc", "src/pooling.cc", "src/batchnorm.cc", "src/addon-train.cc"],
       "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-fopenmp"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
       "libraries": ["-ldnnl", "-lgomp"],

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { SegNet } from '../models/index.ts';
+import { axpby } from '../backend/kernels/fused-update.ts';
 
 /**
  * teacher ← decay·teacher + (1−decay)·student. U2PL and Mean Teacher average parameters only
@@ -14,7 +15,7 @@ export function emaUpdate(teacher: SegNet, student: SegNet, decay: number, opts:
       const tp = t[i]!;
       const isBuffer = tp.kind === 'running_mean' || tp.kind === 'running_var';
       if (isBuffer && !opts.buffers) continue;
-      tp.variable.assign(tf.add(tf.mul(tp.variable, decay), tf.mul(s[i]!.variable, 1 - decay)));
+      tp.variable.assign(axpby(tp.variable, decay, s[i]!.variable, 1 - decay));
     }
   });
 }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { SegNet, ParamInfo } from '../models/index.ts';
+import { sgdStep } from '../backend/kernels/fused-update.ts';
 
 export interface SgdOptions {
   momentum: number;
@@ -50,11 +51,10 @@ export class Sgd {
       // update alive until the end (~1 GB at ResNet-50 size, the step's peak)
       tf.tidy(() => {
         const p = s.param.variable;
-        const d = wd > 0 ? tf.add(g, tf.mul(p, wd)) : g;
-        const buf = tf.add(tf.mul(s.momentum, mu), d);
-        s.momentum.assign(buf);
         const groupLr = s.param.group === 'head' ? lr * headLrMult : lr;
-        p.assign(tf.sub(p, tf.mul(buf, groupLr)));
+        const [next, buf] = sgdStep(p, g, s.momentum, { lr: groupLr, momentum: mu, weightDecay: wd });
+        s.momentum.assign(buf);
+        p.assign(next);
       });
       g.dispose();
     }

@@ -24,6 +24,23 @@ export interface NativeAddon {
   maxPoolGrad(heap: ArrayBuffer, x: number, dy: number, dx: number, shape: Int32Array): void;
   /** shape: [outer, axisLen, nIdx, inner]; idx is an int32 tensor */
   gather(heap: ArrayBuffer, x: number, idx: number, out: number, shape: Int32Array): void;
+  /**
+   * training-mode batch norm over [rows, c] (native/src/batchnorm.h); fields [rows, c, relu,
+   * hasResidual]; writes y, mean and biased variance
+   */
+  bnTrain(
+    heap: ArrayBuffer, x: number, gamma: number, beta: number, residual: number, y: number, mean: number, variance: number,
+    fields: Int32Array, eps: number,
+  ): void;
+  /** its gradient: dx, dgamma, dbeta and (with a residual) dres; y is read for the ReLU mask */
+  bnTrainGrad(
+    heap: ArrayBuffer, dy: number, x: number, y: number, gamma: number, mean: number, variance: number,
+    dx: number, dgamma: number, dbeta: number, dres: number, fields: Int32Array, eps: number,
+  ): void;
+  /** out = alpha·a + beta·b over n floats */
+  axpby(heap: ArrayBuffer, a: number, alpha: number, b: number, beta: number, out: number, n: number): void;
+  /** PyTorch SGD on n floats: m' = μ·m + g + wd·p, p' = p − lr·m' */
+  sgdStep(heap: ArrayBuffer, p: number, g: number, m: number, pOut: number, mOut: number, n: number, lr: number, momentum: number, weightDecay: number): void;
   /** JSON {isa, onednn, threads} */
   info(): string;
   /** oneDNN implementation name of the last primitive run (e.g. "jit:avx2") */
@@ -50,7 +67,7 @@ let cached: { addon: NativeAddon | null; info: NativeInfo } | null = null;
 
 function isAddon(v: unknown): v is NativeAddon {
   const o = v as Partial<Record<keyof NativeAddon, unknown>> | null;
-  return ['conv', 'matmul', 'binary', 'batchNorm', 'maxPoolGrad', 'gather', 'info', 'lastImpl'].every((k) => typeof o?.[k as keyof NativeAddon] === 'function');
+  return ['conv', 'matmul', 'binary', 'batchNorm', 'maxPoolGrad', 'gather', 'bnTrain', 'bnTrainGrad', 'axpby', 'sgdStep', 'info', 'lastImpl'].every((k) => typeof o?.[k as keyof NativeAddon] === 'function');
 }
 
 function load(): { addon: NativeAddon | null; info: NativeInfo } {

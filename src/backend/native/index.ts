@@ -15,6 +15,8 @@ import { nativeGatherKernel } from './gather.ts';
 import { nativeConv2DGrad } from './gradient.ts';
 import { nativeMatMulKernel } from './matmul.ts';
 import { nativeMaxPoolGradKernel } from './pooling.ts';
+import { nativeTrainKernels } from './train-kernels.ts';
+import { bnTrainGradConfig } from '../kernels/batch-norm.ts';
 
 export { nativeInfo, type NativeInfo } from './addon.ts';
 
@@ -32,6 +34,7 @@ function nativeKernels(addon: NativeAddon): tf.KernelConfig[] {
     ...nativeElementwiseKernels(addon, fallback),
     nativeMaxPoolGradKernel(addon, fallback),
     nativeGatherKernel(addon, fallback),
+    ...nativeTrainKernels(addon),
   ];
 }
 
@@ -63,6 +66,7 @@ async function setUp(addon: NativeAddon): Promise<void> {
   tf.registerBackend(NATIVE_BACKEND, () => wasm, 0);
   registerKernels(addon);
   tf.registerGradient(nativeConv2DGrad(tf.getGradient(tf.Conv2D)));
+  tf.registerGradient(bnTrainGradConfig);
 }
 
 /**

@@ -147,21 +147,21 @@ export function stemForward<T>(ex: Exec<T>, stem: Stem, x: T): T {
     stem.convs.forEach((conv, i) => {
       y = ex.conv(conv, y);
       const inner = stem.innerBns[i];
-      if (inner) y = ex.relu(ex.bn(inner, y));
+      if (inner) y = ex.bn(inner, y, { relu: true });
     });
-    y = ex.relu(ex.bn(stem.bn1, y));
+    y = ex.bn(stem.bn1, y, { relu: true });
     return ex.maxPool(y, 3, 2, 1, stem.poolCeil);
   });
 }
 
 function blockForward<T>(ex: Exec<T>, b: Block, x: T): T {
   return ex.scope(() => {
-    let y = x;
-    b.units.forEach((u, i) => {
-      y = i < b.units.length - 1 ? convBnRelu(ex, u, y) : ex.bn(u.bn, ex.conv(u.conv, y));
-    });
     const identity = b.downsample ? ex.bn(b.downsample.bn, ex.conv(b.downsample.conv, x)) : x;
-    return ex.relu(ex.add(y, identity));
+    let y = x;
+    const last = b.units.length - 1;
+    for (const u of b.units.slice(0, last)) y = convBnRelu(ex, u, y);
+    const u = b.units[last]!;
+    return ex.bn(u.bn, ex.conv(u.conv, y), { relu: true, residual: identity });
   });
 }
 

@@ -5,9 +5,16 @@ import type { BatchNorm2d, Conv2d, ConvBn } from './layers.ts';
  * type T: the tensor executor runs it on NHWC tensors; the shape executor runs the same code on
  * shapes and counts multiply-adds, so parameter and FLOP figures cannot drift from the forward.
  */
+/** What follows a BN directly: a residual add, then a ReLU (fused into the BN where the backend can). */
+export interface BnAct<T> {
+  relu: boolean;
+  residual?: T;
+}
+
 export interface Exec<T> {
   conv(c: Conv2d, x: T): T;
-  bn(b: BatchNorm2d, x: T): T;
+  /** BN, then `act` when given: relu(bn(x) + residual) */
+  bn(b: BatchNorm2d, x: T, act?: BnAct<T>): T;
   relu(x: T): T;
   add(a: T, b: T): T;
   /** along channels */
@@ -27,7 +34,7 @@ export interface Exec<T> {
 }
 
 export function convBnRelu<T>(ex: Exec<T>, u: ConvBn, x: T): T {
-  return ex.relu(ex.bn(u.bn, ex.conv(u.conv, x)));
+  return ex.bn(u.bn, ex.conv(u.conv, x), { relu: true });
 }
 
 /** Output size of a conv / pool window along one axis (PyTorch's formula, floor mode). */

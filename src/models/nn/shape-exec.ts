@@ -1,4 +1,4 @@
-import { convOutSize, poolOutSize, type Exec } from './exec.ts';
+import { convOutSize, poolOutSize, type BnAct, type Exec } from './exec.ts';
 import type { BatchNorm2d, Conv2d } from './layers.ts';
 
 /** An NHWC shape standing in for a tensor. */
@@ -28,9 +28,9 @@ export class ShapeExec implements Exec<Shape> {
     return { n: x.n, h, w, c: c.cout };
   }
 
-  bn(b: BatchNorm2d, x: Shape): Shape {
+  bn(b: BatchNorm2d, x: Shape, act?: BnAct<Shape>): Shape {
     if (x.c !== b.channels) throw new Error(`${b.name}: expects ${b.channels} channels, got ${x.c}`);
-    return x;
+    return act?.residual ? this.add(x, act.residual) : x;
   }
 
   relu(x: Shape): Shape {

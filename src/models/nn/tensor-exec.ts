@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { SsssegError } from '../../errors.ts';
-import { batchNormTraining } from '../../backend/kernels/batch-norm.ts';
+import { batchNormAct, batchNormTraining, hasFusedBatchNorm } from '../../backend/kernels/batch-norm.ts';
+import { axpby } from '../../backend/kernels/fused-update.ts';
 import { conv2dPruned } from '../../backend/kernels/tap-pruning.ts';
-import { adaptiveBin, poolOutSize, type Exec } from './exec.ts';
+import { adaptiveBin, poolOutSize, type BnAct, type Exec } from './exec.ts';
 import { BN_EPS, BN_MOMENTUM, type BatchNorm2d, type Conv2d } from './layers.ts';
 import { variableOf } from './params.ts';
 
@@ -27,13 +28,13 @@ export class TensorExec implements Exec<T4> {
     return c.bias ? tf.add(y, variableOf(c.bias)) : y;
   }
 
-  bn(b: BatchNorm2d, x: T4): T4 {
+  bn(b: BatchNorm2d, x: T4, act?: BnAct<T4>): T4 {
     const gamma = variableOf(b.gamma) as tf.Tensor1D;
     const beta = variableOf(b.beta) as tf.Tensor1D;
     const rm = variableOf(b.runningMean);
     const rv = variableOf(b.runningVar);
     if (!this.opts.training || b.frozen) {
-      return tf.batchNorm(x, rm as tf.Tensor1D, rv as tf.Tensor1D, beta, gamma, BN_EPS);
+      return this.activate(tf.batchNorm(x, rm as tf.Tensor1D, rv as tf.Tensor1D, beta, gamma, BN_EPS), act);
     }
     const [n, h, w] = x.shape;
     const count = n * h * w;
@@ -45,16 +46,26 @@ export class TensorExec implements Exec<T4> {
         'use a batch size of at least 2, or frozen_bn: true',
       );
     }
-    // one op with a closed-form gradient that saves only x (see batch-norm.ts)
-    const { y, mean, variance } = batchNormTraining(x, gamma, beta, BN_EPS);
+    // one op with a closed-form gradient that saves only x (see batch-norm.ts), with the residual
+    // add and ReLU folded in where the backend has the fused kernel
+    const fused = hasFusedBatchNorm();
+    const { y, mean, variance } = fused
+      ? batchNormAct(x, gamma, beta, BN_EPS, { relu: act?.relu ?? false, residual: act?.residual })
+      : batchNormTraining(x, gamma, beta, BN_EPS);
     tf.tidy(() => {
       // running stats (PyTorch momentum 0.1, unbiased variance); these ops lead to no output, so
       // a surrounding gradient tape prunes them
-      rm.assign(tf.add(tf.mul(rm, 1 - BN_MOMENTUM), tf.mul(mean, BN_MOMENTUM)));
-      rv.assign(tf.add(tf.mul(rv, 1 - BN_MOMENTUM), tf.mul(variance, (BN_MOMENTUM * count) / (count - 1))));
+      rm.assign(axpby(rm, 1 - BN_MOMENTUM, mean, BN_MOMENTUM));
+      rv.assign(axpby(rv, 1 - BN_MOMENTUM, variance, (BN_MOMENTUM * count) / (count - 1)));
     });
     tf.dispose([mean, variance]);
-    return y;
+    return fused ? y : this.activate(y, act);
+  }
+
+  /** The unfused tail of bn(): residual add, then ReLU. */
+  private activate(y: T4, act: BnAct<T4> | undefined): T4 {
+    const sum = act?.residual ? this.add(y, act.residual) : y;
+    return act?.relu ? tf.relu(sum) : sum;
   }
 
   relu(x: T4): T4 {
