@@ -6,10 +6,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ExperimentConfig } from '../src/config/schema.ts';
-import { cutmixMask, strongAugSchema, type StrongAug } from '../src/data/index.ts';
+import { cutmixMask, resolveCutmix, type CutMixAug } from '../src/data/index.ts';
 import { buildSegNet, type SegNet } from '../src/models/index.ts';
 import type { DataNeeds, Method, StepContext, TensorBatch, TrainBatch } from '../src/methods/types.ts';
 import { Sgd } from '../src/train/optimizer.ts';
+import { disposeBatch, makeStepContext, netNamer } from '../src/train/step-context.ts';
 import { Rng } from '../src/util/rng.ts';
 
 /** VOC's 21 classes: the peer configuration's data set */
@@ -23,7 +24,7 @@ const TOTAL_EPOCHS = 80;
  * augmentation's), an all-valid padding mask, and one CutMix box per view (at least one) when the
  * method asked for boxes.
  */
-function fakeBatch(rng: Rng, n: number, crop: number, numClasses: number, views: number, cutmix: StrongAug['cutmix'] | null): TensorBatch {
+function fakeBatch(rng: Rng, n: number, crop: number, numClasses: number, views: number, cutmix: CutMixAug | null): TensorBatch {
   const image = (): tf.Tensor4D => tf.tensor4d(Float32Array.from({ length: n * crop * crop * 3 }, () => rng.normal()), [n, crop, crop, 3]);
   const x = image();
   const y = new Int32Array(n * crop * crop);
@@ -57,9 +58,8 @@ function fakeBatch(rng: Rng, n: number, crop: number, numClasses: number, views:
 export function fakeTrainBatch(cfg: ExperimentConfig, needs: DataNeeds, numClasses = NUM_CLASSES): TrainBatch {
   const rng = new Rng(cfg.seed);
   const crop = cfg.data.crop;
-  const configured = cfg.data.strong.cutmix;
   // as BatchStreams: the method's box generator, with the config's parameters when it names the same one
-  const cutmix = needs.boxes === 'none' ? null : configured.box === needs.boxes ? configured : strongAugSchema.parse({ cutmix: { box: needs.boxes } }).cutmix;
+  const cutmix = needs.boxes === 'none' ? null : resolveCutmix(cfg.data.strong.cutmix, needs.boxes);
   const nl = cfg.train.batch_size;
   const nu = cfg.train.unlabeled_batch_size ?? nl;
   const labeled = fakeBatch(rng, nl, crop, numClasses, needs.labeledStrong ? needs.strongViews : 0, null);
@@ -67,12 +67,6 @@ export function fakeTrainBatch(cfg: ExperimentConfig, needs: DataNeeds, numClass
   const unlabeled = fakeBatch(rng, nu, crop, numClasses, needs.strongViews, cutmix);
   const unlabeledMix = needs.mixBatch ? fakeBatch(rng, nu, crop, numClasses, needs.strongViews, cutmix) : undefined;
   return { labeled, unlabeled, unlabeledMix };
-}
-
-function disposeBatch(b: TrainBatch): void {
-  for (const part of [b.labeled, b.unlabeled, b.unlabeledMix]) {
-    if (part) tf.dispose([part.x, part.y, ...part.strong, ...part.boxes, ...(part.ignore ? [part.ignore] : [])]);
-  }
 }
 
 /**
@@ -141,7 +135,7 @@ export interface IterationRunner {
 export async function prepareIteration<C, S>(method: Method<C, S>, c: C, cfg: ExperimentConfig, numClasses = NUM_CLASSES): Promise<IterationRunner> {
   let k = 0;
   const buildNet = async (seedOffset = 0): Promise<SegNet> => buildSegNet(cfg.model, numClasses, cfg.seed * 1000 + 17 * k++ + seedOffset);
-  const state = await method.init({ cfg, numClasses, rng: new Rng(1), buildNet }, c);
+  const state = await method.init({ model: cfg.model, source: cfg.source, numClasses, rng: new Rng(1), buildNet }, c);
   const nets = Object.entries(method.nets(state));
   const sgd = new Sgd({ momentum: cfg.train.momentum, weightDecay: cfg.train.weight_decay, headLrMult: cfg.train.head_lr_mult });
   const epoch = firstSemiEpoch(c);
@@ -150,23 +144,16 @@ export async function prepareIteration<C, S>(method: Method<C, S>, c: C, cfg: Ex
   try {
     batch = fakeTrainBatch(cfg, method.dataNeeds(c), numClasses);
   } catch (err) {
-    method.dispose(state);
+    for (const [, net] of nets) net.dispose();
     throw err;
   }
   method.onEpochStart?.(state, epoch);
   let i = 0;
+  const schedule = { epochs: totalEpochs, itersPerEpoch: ITERS_PER_EPOCH, totalIters: totalEpochs * ITERS_PER_EPOCH };
   const context = (): StepContext => {
     const it = i++;
-    return {
-      iteration: epoch * ITERS_PER_EPOCH + it,
-      epoch,
-      totalEpochs,
-      itersPerEpoch: ITERS_PER_EPOCH,
-      totalIters: totalEpochs * ITERS_PER_EPOCH,
-      rng: new Rng(100 + it),
-      minimize: (loss, ns) => sgd.minimize(loss, ns.map((n) => [nets.find(([, m]) => m === n)![0], n]), cfg.train.lr),
-      log: () => undefined,
-    };
+    const rng = new Rng(100 + it);
+    return makeStepContext({ loss: cfg.train.loss, schedule, iteration: epoch * ITERS_PER_EPOCH + it, lr: cfg.train.lr, rng, sgd, netName: netNamer(nets), logs: {} });
   };
   return {
     epoch,
@@ -182,7 +169,7 @@ export async function prepareIteration<C, S>(method: Method<C, S>, c: C, cfg: Ex
     },
     dispose() {
       disposeBatch(batch);
-      method.dispose(state);
+      for (const [, net] of nets) net.dispose();
       sgd.dispose();
     },
   };

@@ -14,7 +14,20 @@ export class SsssegError extends Error {
   }
 }
 
-/** A subcommand whose issue is not done yet. */
-export function notYet(command: string, what: string): never {
-  throw new SsssegError('cli.notImplemented', `\`sssseg ${command}\` is not implemented yet (${what})`);
+const SIGNAL_NUMBERS = { SIGINT: 2, SIGUSR1: 10, SIGTERM: 15 } as const;
+export type StopSignal = keyof typeof SIGNAL_NUMBERS;
+export const STOP_SIGNALS = Object.keys(SIGNAL_NUMBERS) as StopSignal[];
+
+/**
+ * A run stopped by a signal after saving its state. Not a failure of the tool, but the process
+ * must not exit 0: a scheduler (sweep, Slurm) tells "stopped, resume me" from "done" by the shell's
+ * convention of 128 + signal number. The run already said where it stopped.
+ */
+export class Interrupted extends Error {
+  readonly exitCode: number;
+  constructor(readonly signal: StopSignal) {
+    super(`interrupted by ${signal}`);
+    this.name = 'Interrupted';
+    this.exitCode = 128 + SIGNAL_NUMBERS[signal];
+  }
 }

@@ -1,36 +1,20 @@
 import type { Command } from 'commander';
 import { initBackend, parseBackendChoice, type BackendInfo } from '../backend/index.ts';
-
-/** Where a command writes; tests pass an in-memory one. */
-export interface Io {
-  out(line: string): void;
-  err(line: string): void;
-  /** true when stdout is a terminal (progress bars) */
-  isTTY: boolean;
-}
-
-// `sssseg … | head`: a reader that stops early is not an error of ours
-process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code === 'EPIPE') process.exit(0);
-  throw err;
-});
-
-export const processIo: Io = {
-  out: (line) => process.stdout.write(line + '\n'),
-  err: (line) => process.stderr.write(line + '\n'),
-  isTTY: Boolean(process.stdout.isTTY),
-};
+import type { Io } from '../output.ts';
 
 export interface CliContext {
   io: Io;
   /** Initialise the backend chosen by --backend / SSSSEG_BACKEND (once). */
   backend(): Promise<BackendInfo>;
+  /** Run another sssseg command line in this process (quickstart chains the documented commands). */
+  run(argv: string[]): Promise<number>;
 }
 
-export function makeContext(program: Command, io: Io): CliContext {
+export function makeContext(program: Command, io: Io, run: (argv: string[], io: Io) => Promise<number>): CliContext {
   let info: Promise<BackendInfo> | undefined;
   return {
     io,
+    run: (argv) => run(argv, io),
     backend() {
       if (!info) {
         const opts = program.opts<{ backend?: string }>();

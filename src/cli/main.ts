@@ -1,7 +1,8 @@
 import { Command, CommanderError } from 'commander';
-import { makeContext, processIo, type Io } from './context.ts';
-import { COMMANDS } from './commands/index.ts';
-import { SsssegError } from '../errors.ts';
+import { makeContext } from './context.ts';
+import { COMMANDS } from './wiring/index.ts';
+import { processIo, type Io } from '../output.ts';
+import { Interrupted, SsssegError } from '../errors.ts';
 import { VERSION } from '../version.ts';
 
 export function buildProgram(io: Io): Command {
@@ -13,7 +14,7 @@ export function buildProgram(io: Io): Command {
     .showHelpAfterError(false)
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .exitOverride();
-  const ctx = makeContext(program, io);
+  const ctx = makeContext(program, io, run);
   for (const register of COMMANDS) register(program, ctx);
   for (const cmd of program.commands) cmd.exitOverride().configureOutput(program.configureOutput());
   return program;
@@ -24,6 +25,7 @@ export function buildProgram(io: Io): Command {
  * or command) are commander's message and exit code 2; an SsssegError is one line and 1.
  */
 export async function run(argv: string[], io: Io = processIo): Promise<number> {
+  if (io === processIo) ignoreEarlyClosedStdout();
   const program = buildProgram(io);
   const verbose = argv.includes('--verbose');
   try {
@@ -35,6 +37,8 @@ export async function run(argv: string[], io: Io = processIo): Promise<number> {
       if (err.code === 'commander.help') return 0;
       return 2;
     }
+    // the run has already said where it stopped and how to continue
+    if (err instanceof Interrupted) return err.exitCode;
     if (err instanceof SsssegError) {
       io.err(`sssseg: ${err.message}${err.hint ? ` (${err.hint})` : ''}`);
       if (verbose && err.stack) io.err(err.stack);
@@ -45,4 +49,18 @@ export async function run(argv: string[], io: Io = processIo): Promise<number> {
     if (verbose && e.stack) io.err(e.stack);
     return 1;
   }
+}
+
+/**
+ * `sssseg … | head`: a reader that stops early is not an error of ours. Installed only when the
+ * process's own stdout is used, and only once.
+ */
+let stdoutHooked = false;
+function ignoreEarlyClosedStdout(): void {
+  if (stdoutHooked) return;
+  stdoutHooked = true;
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
 }

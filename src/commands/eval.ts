@@ -3,15 +3,15 @@
  * table and store JSON + CSV next to the checkpoint.
  */
 import path from 'node:path';
-import type { Io } from '../cli/context.ts';
+import type { Io } from '../output.ts';
 import { SsssegError } from '../errors.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { toJson } from '../io/results.ts';
 import { evaluate, type EvalResult, type EvalSample } from '../eval/evaluate.ts';
-import type { InferenceMode, InferenceProtocol } from '../eval/protocol.ts';
+import { chooseProtocol, type InferenceMode } from '../eval/protocol.ts';
 import { evalCsv, evalJson, evalMarkdown, evalOutputPaths, type EvalContext } from '../eval/report.ts';
 import { savePrediction } from '../eval/save-pred.ts';
-import { defaultEvalSources, type EvalData, type EvalDefaults, type EvalSources } from '../eval/sources.ts';
+import { defaultEvalSources, type EvalData, type EvalSources } from '../eval/sources.ts';
 
 export interface EvalCommandOptions {
   checkpoint: string;
@@ -88,18 +88,6 @@ export async function runEval(opts: EvalCommandOptions, io: Io, sources: EvalSou
   } finally {
     model.dispose();
   }
-}
-
-/** CLI flags win over the checkpoint config's eval section, which wins over "whole". */
-export function chooseProtocol(defaults: EvalDefaults, opts: EvalCommandOptions): InferenceProtocol {
-  return {
-    mode: opts.mode ?? defaults.mode ?? 'whole',
-    crop: opts.crop ?? defaults.crop,
-    stride: opts.stride ?? defaults.stride,
-    sizeDivisor: opts.sizeDivisor ?? defaults.sizeDivisor,
-    scales: opts.scales ?? defaults.scales,
-    flip: opts.flip ?? defaults.flip,
-  };
 }
 
 function checkClasses(modelClasses: string[], data: EvalData, checkpoint: string, dataDir: string): void {

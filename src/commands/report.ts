@@ -5,7 +5,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { Io } from '../cli/context.ts';
+import type { Io } from '../output.ts';
 import type { BackendInfo } from '../backend/index.ts';
 import { SsssegError } from '../errors.ts';
 import { writeFileAtomic } from '../io/atomic.ts';

@@ -1,24 +1,17 @@
-import path from 'node:path';
-import type { Io } from '../cli/context.ts';
+import type { Io } from '../output.ts';
 import type { BackendInfo } from '../backend/index.ts';
 import type { ExperimentConfig } from '../config/schema.ts';
 import { loadConfig } from '../config/load.ts';
-import { openDataset, resolveSplit } from '../data/index.ts';
 import { SsssegError } from '../errors.ts';
-import { isPipelineName } from '../stpp/config.ts';
+import { isPipelineName } from '../methods/index.ts';
 import { runPipeline, type PipelineSummary } from '../stpp/pipeline.ts';
-import type { TrainArgs } from './train.ts';
+import { configPath, prepareRun, type TrainArgs } from './run-setup.ts';
 
 export interface StppArgs extends TrainArgs {
   /** redo stages N.. (the CLI passes a string) */
   fromStage?: number | string;
   /** colourised pseudo-masks in pseudo-color/ */
   previews?: boolean;
-}
-
-function required<T>(value: T | undefined, flag: string, cmd: string): T {
-  if (value === undefined) throw new SsssegError('cli.missingOption', `\`sssseg ${cmd}\` needs ${flag}`);
-  return value;
 }
 
 function parseFromStage(v: number | string | undefined): number | undefined {
@@ -35,8 +28,7 @@ export async function runStPlusPlus(args: StppArgs, io: Io, backend: () => Promi
   if (!isPipelineName(method)) {
     throw new SsssegError('cli.badOption', `\`sssseg ${cmd}\` runs the self-training pipelines: --method st or stpp, got "${method}"`);
   }
-  const file = args.config ?? (args.resume ? path.join(args.resume, 'config.yaml') : undefined);
-  const cfg = await loadConfig(required(file, '--config <yaml>', cmd), args.set ?? [], method);
+  const cfg = await loadConfig(configPath(args, cmd), args.set ?? [], method);
   return runSt(cfg, args, io, backend, cmd);
 }
 
@@ -45,30 +37,13 @@ export async function runStPlusPlus(args: StppArgs, io: Io, backend: () => Promi
  * calls this when the method is a pipeline. `--resume <run>` is the same as `--out <run>`: a
  * rerun always continues where the folder stopped.
  */
-export async function runSt(
-  cfg: ExperimentConfig,
-  args: StppArgs,
-  io: Io,
-  backend: () => Promise<BackendInfo>,
-  cmd = 'train',
-): Promise<PipelineSummary> {
-  const data = await openDataset(required(args.data ?? cfg.run?.data, '--data <dir> (or run.data in the config)', cmd));
-  const split = await resolveSplit(data, required(args.split ?? cfg.run?.split, '--split <split> (or run.split in the config)', cmd));
-  const outDir = args.resume ?? args.out ?? path.join('runs', `${cfg.method}-${split.name.replace(/[/\\]/g, '_')}`);
+export async function runSt(cfg: ExperimentConfig, args: StppArgs, io: Io, backend: () => Promise<BackendInfo>, cmd = 'train'): Promise<PipelineSummary> {
   const fromStage = parseFromStage(args.fromStage);
-  const b = await backend();
-  const controller = new AbortController();
-  const onSigint = () => {
-    io.err('SIGINT: stopping after the current step (a rerun continues from there)…');
-    controller.abort();
-  };
-  process.once('SIGINT', onSigint);
-  try {
-    return await runPipeline({
-      cfg, data, split, outDir, fromStage, force: Boolean(args.force), previews: Boolean(args.previews),
-      pretrained: args.pretrained, io, backend: b, signal: controller.signal,
-    });
-  } finally {
-    process.removeListener('SIGINT', onSigint);
-  }
+  const run = await prepareRun(cfg, args, io, backend, cmd);
+  return run.guard((signal) =>
+    runPipeline({
+      cfg, data: run.data, split: run.split, outDir: run.outDir, fromStage, force: Boolean(args.force), previews: Boolean(args.previews),
+      pretrained: args.pretrained, io, backend: run.backend, signal,
+    }),
+  );
 }

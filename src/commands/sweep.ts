@@ -9,11 +9,11 @@ import { createWriteStream, existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Io } from '../cli/context.ts';
+import type { Io } from '../output.ts';
 import { loadConfig } from '../config/load.ts';
 import { SsssegError } from '../errors.ts';
 import { RUN_FILES } from '../train/run-dir.ts';
-import { isPipelineName } from '../stpp/config.ts';
+import { isPipelineName } from '../methods/index.ts';
 import { runTable } from './table.ts';
 
 export interface SweepOptions {

@@ -2,8 +2,9 @@
  * `sssseg table`: gather run folders' results.json into a paper-style table (rows = method,
  * columns = split, cells = metric ×100), with the gain of each method over SupOnly.
  */
-import type { Io } from '../cli/context.ts';
+import type { Io } from '../output.ts';
 import { SsssegError } from '../errors.ts';
+import { displayMethod } from '../methods/index.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { markdownTable, readRunResults, toCsv, type RunResults } from '../io/results.ts';
 
@@ -45,21 +46,6 @@ export interface TableResult {
 /** Baseline method id: the supervised-only run of a split. */
 export const SUP_METHOD = 'sup';
 
-const DISPLAY: Record<string, string> = {
-  sup: 'SupOnly',
-  u2pl: 'U2PL',
-  unimatch: 'UniMatch',
-  fixmatch: 'FixMatch',
-  cps: 'CPS',
-  mt: 'Mean Teacher',
-  cutmix: 'CutMix-Seg',
-  psmt: 'PS-MT',
-  st: 'ST',
-  stpp: 'ST++',
-  ucc: 'UCC',
-};
-
-export const displayMethod = (m: string): string => DISPLAY[m] ?? m;
 
 export async function runTable(opts: TableOptions, io: Io): Promise<TableResult> {
   const metric = opts.metric ?? 'miou';

@@ -4,8 +4,7 @@ import yaml from 'js-yaml';
 import { z } from 'zod';
 import { SsssegError } from '../errors.ts';
 import { baseConfigSchema, type ExperimentConfig } from './schema.ts';
-import { METHODS, isMethodName } from '../methods/index.ts';
-import { PIPELINES, isPipelineName } from '../stpp/config.ts';
+import { METHODS, PIPELINES, isMethodName, isPipelineName } from '../methods/index.ts';
 
 type Plain = Record<string, unknown>;
 
@@ -104,8 +103,19 @@ export function validateConfig(doc: Plain, file: string): ExperimentConfig {
   const base = parseWith(strict, doc, file);
   const schema = isPipelineName(method) ? PIPELINES[method].configSchema : METHODS[method].configSchema;
   const methodConfig = parseWith(schema as z.ZodType<unknown>, doc[method] ?? {}, file, [method]);
+  if (isMethodName(method)) checkBoxes((base as Pick<ExperimentConfig, 'data'>).data.strong.cutmix.box, METHODS[method].dataNeeds(methodConfig).boxes, method, file);
   const { extends: _e, ...clean } = base as typeof base & { extends?: unknown };
   return { ...clean, methodConfig, source: file } as ExperimentConfig;
+}
+
+/** A configured CutMix box generator of another kind than the method mixes with would be silently unused. */
+function checkBoxes(configured: string, wanted: string, method: string, file: string): void {
+  if (wanted === 'none' || configured === 'auto' || configured === wanted) return;
+  throw new SsssegError(
+    'config.invalid',
+    `${file}: key "data.strong.cutmix.box": ${method} mixes with ${wanted} boxes, not ${configured}`,
+    `set data.strong.cutmix.box: ${wanted} (or auto) to configure them`,
+  );
 }
 
 /** The config as a user would write it (method section under its own key), for run folders and checkpoints. */

@@ -1,21 +1,13 @@
 import { z } from 'zod';
 import { modelConfigSchema } from '../models/index.ts';
 import { weakAugSchema, strongAugSchema } from '../data/index.ts';
+import { lossSchema } from '../losses/supervised.ts';
 
 /**
  * The experiment config: defaults live here once (style.md, Avoid 3). Every object is strict so
  * an unknown key is an error that names it. The method's own section (key = method name) is
  * validated by that method's schema in load.ts.
  */
-export const lossSchema = z
-  .object({
-    type: z.enum(['ce', 'ohem']).default('ce'),
-    ohem_thresh: z.number().min(0).max(1).default(0.7),
-    ohem_min_kept: z.number().int().nonnegative().default(100000),
-    aux_weight: z.number().nonnegative().default(0.4),
-  })
-  .strict();
-
 export const trainSchema = z
   .object({
     epochs: z.number().int().positive().optional(),
@@ -30,7 +22,7 @@ export const trainSchema = z
     warmup_iters: z.number().int().nonnegative().default(0),
     /** samples per epoch: the unlabeled set's size (labeled oversampled to it), the labeled set's, or a number */
     epoch_length: z.union([z.enum(['unlabeled', 'labeled']), z.number().int().positive()]).default('unlabeled'),
-    /** repeat the labeled list until it has at least this many ids (ST++ doubles lists < 200) */
+    /** write last.bin every this many iterations (0: only at the end and on interruption) */
     checkpoint_every: z.number().int().nonnegative().default(0),
     val_every_epochs: z.number().int().nonnegative().default(1),
     val_limit: z.number().int().positive().optional(),

@@ -82,3 +82,18 @@ export function parseScales(text: string): number[] {
   }
   return values;
 }
+
+/**
+ * Command-line flags win over the checkpoint config's eval section, which wins over "whole". Both
+ * `eval` and the report's prediction grids evaluate a checkpoint this way.
+ */
+export function chooseProtocol(defaults: Partial<InferenceProtocol>, flags: Partial<InferenceProtocol>): InferenceProtocol {
+  return {
+    mode: flags.mode ?? defaults.mode ?? 'whole',
+    crop: flags.crop ?? defaults.crop,
+    stride: flags.stride ?? defaults.stride,
+    sizeDivisor: flags.sizeDivisor ?? defaults.sizeDivisor,
+    scales: flags.scales ?? defaults.scales,
+    flip: flags.flip ?? defaults.flip,
+  };
+}

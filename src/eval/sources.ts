@@ -40,7 +40,7 @@ export interface EvalSources {
 
 export const defaultEvalSources: EvalSources = {
   async loadModel(file, netName) {
-    const { loadNetFromCheckpoint } = await import('../io/checkpoint.ts');
+    const { loadNetFromCheckpoint } = await import('../models/checkpoint.ts');
     const { net, meta } = await loadNetFromCheckpoint(file, netName);
     return {
       predict: (x) => net.forward(x, { training: false }).logits,

@@ -57,12 +57,3 @@ export function ohemCrossEntropy(logits: tf.Tensor4D, labels: tf.Tensor3D, thres
     return tf.div(tf.sum(tf.mul(loss, keep)), tf.maximum(tf.sum(keep), 1)) as tf.Scalar;
   });
 }
-
-/** Confidence-masked CE summed over kept pixels and divided by `denominator` pixels (FixMatch/UniMatch style). */
-export function maskedCrossEntropy(logits: tf.Tensor4D, labels: tf.Tensor3D, weight: tf.Tensor3D, denominator: tf.Scalar | number): tf.Scalar {
-  return tf.tidy(() => {
-    const up = upsampleLogits(logits, labels.shape[1], labels.shape[2]);
-    const { loss } = pixelCrossEntropy(up, labels);
-    return tf.div(tf.sum(tf.mul(loss, weight)), tf.maximum(denominator, 1)) as tf.Scalar;
-  });
-}

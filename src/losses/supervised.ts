@@ -1,10 +1,21 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { z } from 'zod';
 import type { SegOutputs } from '../models/index.ts';
-import type { TrainConfig } from '../config/schema.ts';
 import { crossEntropy, ohemCrossEntropy } from './ce.ts';
 
+/** `train.loss`: the supervised loss every method shares. */
+export const lossSchema = z
+  .object({
+    type: z.enum(['ce', 'ohem']).default('ce'),
+    ohem_thresh: z.number().min(0).max(1).default(0.7),
+    ohem_min_kept: z.number().int().nonnegative().default(100000),
+    aux_weight: z.number().nonnegative().default(0.4),
+  })
+  .strict();
+export type LossConfig = z.infer<typeof lossSchema>;
+
 /** The supervised term every method shares: CE or OHEM on the main head, plus the weighted aux head. */
-export function supervisedLoss(out: SegOutputs, labels: tf.Tensor3D, cfg: TrainConfig['loss']): tf.Scalar {
+export function supervisedLoss(out: SegOutputs, labels: tf.Tensor3D, cfg: LossConfig): tf.Scalar {
   return tf.tidy(() => {
     const one = (logits: tf.Tensor4D) =>
       cfg.type === 'ohem' ? ohemCrossEntropy(logits, labels, cfg.ohem_thresh, cfg.ohem_min_kept) : crossEntropy(logits, labels);

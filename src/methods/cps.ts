@@ -2,12 +2,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import type { Method } from './types.ts';
 import type { SegNet } from '../models/index.ts';
-import type { TrainConfig } from '../config/schema.ts';
 import type { Rng } from '../util/rng.ts';
-import { supervisedLoss } from '../losses/supervised.ts';
 import { crossEntropy, upsampleLogits } from '../losses/ce.ts';
 import { drawCpsMasks, mixNhwc } from './shared/mix.ts';
-import { detach } from './shared/pseudo.ts';
+import { detach } from '../backend/detach.ts';
+import { netLayout, type NetsState } from './shared/nets.ts';
 
 /**
  * Cross Pseudo Supervision (TorchSemiSeg `voc8.res50v3+.CPS+CutMix`, spec §5): two differently
@@ -28,12 +27,7 @@ const configSchema = z
   .strict();
 export type CpsConfig = z.infer<typeof configSchema>;
 
-export interface CpsState {
-  left: SegNet;
-  right: SegNet;
-  cfg: CpsConfig;
-  loss: TrainConfig['loss'];
-}
+export type CpsState = NetsState<'left' | 'right', CpsConfig>;
 
 /** Full-resolution argmax labels of logits (at any resolution). */
 function hardLabels(logits: tf.Tensor4D, h: number, w: number): tf.Tensor3D {
@@ -64,53 +58,36 @@ export function cpsTargets(s: { left: SegNet; right: SegNet }, u0: tf.Tensor4D, 
 
 export const cps: Method<CpsConfig, CpsState> = {
   name: 'cps',
+  displayName: 'CPS',
   summary: 'Cross Pseudo Supervision: two networks supervise each other with hard labels (+CutMix)',
   configSchema,
   dataNeeds: (c) => ({ unlabeled: true, strongViews: 0, boxes: 'none', mixBatch: c.cutmix, labeledStrong: false }),
-  async init(ctx, cfg) {
-    // different random heads; the trainer loads the same pretrained backbone into both
-    const left = await ctx.buildNet();
-    const right = await ctx.buildNet(1);
-    return { left, right, cfg, loss: ctx.cfg.train.loss };
-  },
-  nets: (s) => ({ left: s.left, right: s.right }),
-  evalNet: (s) => ({ name: 'left', net: s.left }),
+  // different random heads; the trainer loads the same pretrained backbone into both
+  ...netLayout(['left', 'right'], 'own', () => 'left'),
   step(s, batch, ctx) {
-    const u = batch.unlabeled;
-    if (!u) throw new Error('cps: the trainer gave no unlabeled batch');
-    const mixPartner = s.cfg.cutmix ? batch.unlabeledMix : undefined;
-    if (s.cfg.cutmix && !mixPartner) throw new Error('cps: CutMix needs the second unlabeled batch');
+    const { left, right } = s.nets;
+    const u = batch.unlabeled!;
+    const mixPartner = s.cfg.cutmix ? batch.unlabeledMix! : undefined;
     const { x, y } = batch.labeled;
     const [n, h, w] = [u.x.shape[0], u.x.shape[1], u.x.shape[2]];
     const m = mixPartner ? drawCpsMasks(ctx.rng, n, h, w, s.cfg.mask_prop, s.cfg.mask_boxes) : null;
     const input = mixPartner && m ? mixNhwc(u.x, mixPartner.x, m) : null;
-    const [pl1, pl2] = mixPartner && m ? cpsTargets(s, u.x, mixPartner.x, m, ctx) : [null, null];
-    let sup = 0;
-    let cross = 0;
-    const loss = ctx.minimize(() => {
+    const [pl1, pl2] = mixPartner && m ? cpsTargets(s.nets, u.x, mixPartner.x, m, ctx) : [null, null];
+    ctx.minimize(() => {
       const opts = { training: true, rng: ctx.rng };
-      const lSup = tf.add(supervisedLoss(s.left.forward(x, opts), y, s.loss), supervisedLoss(s.right.forward(x, opts), y, s.loss));
-      let lCross: tf.Scalar;
+      const sup = tf.add(ctx.supervised(left.forward(x, opts), y), ctx.supervised(right.forward(x, opts), y)) as tf.Scalar;
+      let cross: tf.Scalar;
       if (input && pl1 && pl2) {
-        lCross = crossLoss(s.left.forward(input, opts).logits, s.right.forward(input, opts).logits, pl1, pl2);
+        cross = crossLoss(left.forward(input, opts).logits, right.forward(input, opts).logits, pl1, pl2);
       } else {
         // plain CPS: both branches on labeled + unlabeled weak images, labels from their own (detached) argmax
         const all = tf.concat([x, u.x], 0);
-        const p1 = s.left.forward(all, opts).logits;
-        const p2 = s.right.forward(all, opts).logits;
-        lCross = crossLoss(p1, p2, hardLabels(detach(p1), h, w), hardLabels(detach(p2), h, w));
+        const p1 = left.forward(all, opts).logits;
+        const p2 = right.forward(all, opts).logits;
+        cross = crossLoss(p1, p2, hardLabels(detach(p1), h, w), hardLabels(detach(p2), h, w));
       }
-      sup = lSup.dataSync()[0]!;
-      cross = lCross.dataSync()[0]!;
-      return tf.add(lSup, tf.mul(lCross, s.cfg.cps_weight));
-    }, [s.left, s.right]);
+      return { sup, cps: { value: cross, weight: s.cfg.cps_weight } };
+    }, [left, right]);
     for (const t of [m, input, pl1, pl2]) t?.dispose();
-    ctx.log('loss', loss);
-    ctx.log('loss_sup', sup);
-    ctx.log('loss_cps', cross);
-  },
-  dispose(s) {
-    s.left.dispose();
-    s.right.dispose();
   },
 };

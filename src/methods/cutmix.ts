@@ -2,12 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import type { Method } from './types.ts';
 import type { SegNet } from '../models/index.ts';
-import type { TrainConfig } from '../config/schema.ts';
-import { supervisedLoss } from '../losses/supervised.ts';
 import { upsampleLogits } from '../losses/ce.ts';
 import { pseudoCrossEntropy } from '../losses/consistency.ts';
-import { emaUpdate } from '../train/ema.ts';
-import { studentAndTeacher } from './shared/nets.ts';
+import { emaUpdate } from '../models/ema.ts';
+import { netLayout, type NetsState } from './shared/nets.ts';
 import { drawCpsMasks, mixNhwc } from './shared/mix.ts';
 import { disposePseudo, type PseudoLabels } from './shared/pseudo.ts';
 import type { Rng } from '../util/rng.ts';
@@ -37,12 +35,7 @@ const configSchema = z
   .strict();
 export type CutMixConfig = z.infer<typeof configSchema>;
 
-export interface CutMixState {
-  student: SegNet;
-  teacher: SegNet;
-  cfg: CutMixConfig;
-  loss: TrainConfig['loss'];
-}
+export type CutMixState = NetsState<'student' | 'teacher', CutMixConfig>;
 
 /**
  * The teacher's eval-mode probabilities on u0 and u1, mixed by `m` (probabilities, so the
@@ -59,42 +52,27 @@ export function cutmixTarget(teacher: SegNet, u0: tf.Tensor4D, u1: tf.Tensor4D, 
 
 export const cutmix: Method<CutMixConfig, CutMixState> = {
   name: 'cutmix',
+  displayName: 'CutMix-Seg',
   summary: 'CutMix-Seg (approximate): mean teacher, box-mixed unlabeled pairs, confidence-masked CE',
   configSchema,
   dataNeeds: () => ({ unlabeled: true, strongViews: 0, boxes: 'none', mixBatch: true, labeledStrong: false }),
-  async init(ctx, cfg) {
-    return { ...(await studentAndTeacher(ctx)), cfg, loss: ctx.cfg.train.loss };
-  },
-  nets: (s) => ({ student: s.student, teacher: s.teacher }),
-  evalNet: (s) => (s.cfg.eval_net === 'teacher' ? { name: 'teacher', net: s.teacher } : { name: 'student', net: s.student }),
+  ...netLayout(['student', 'teacher'], 'copy', (c) => c.eval_net),
   step(s, batch, ctx) {
-    const u0 = batch.unlabeled;
-    const u1 = batch.unlabeledMix;
-    if (!u0 || !u1) throw new Error('cutmix: needs two unlabeled batches');
+    const { student, teacher } = s.nets;
+    const [u0, u1] = [batch.unlabeled!, batch.unlabeledMix!];
     const { x, y } = batch.labeled;
     const [n, h, w] = [u0.x.shape[0], u0.x.shape[1], u0.x.shape[2]];
     const m = drawCpsMasks(ctx.rng, n, h, w, s.cfg.mask_prop, s.cfg.mask_boxes);
     const mixed = mixNhwc(u0.x, u1.x, m);
-    const target = cutmixTarget(s.teacher, u0.x, u1.x, m, ctx.rng);
-    let sup = 0;
-    let cons = 0;
-    const loss = ctx.minimize(() => {
+    const target = cutmixTarget(teacher, u0.x, u1.x, m, ctx.rng);
+    ctx.minimize(() => {
       const opts = { training: true, rng: ctx.rng };
-      const lSup = supervisedLoss(s.student.forward(x, opts), y, s.loss);
-      const lCons = pseudoCrossEntropy(s.student.forward(mixed, opts).logits, target.label, { conf: target.conf, thresh: s.cfg.conf_thresh, normalise: s.cfg.normalise });
-      sup = lSup.dataSync()[0]!;
-      cons = lCons.dataSync()[0]!;
-      return tf.add(lSup, tf.mul(lCons, s.cfg.unsup_weight));
-    }, [s.student]);
-    emaUpdate(s.teacher, s.student, s.cfg.ema_decay, { buffers: true });
+      const sup = ctx.supervised(student.forward(x, opts), y);
+      const cons = pseudoCrossEntropy(student.forward(mixed, opts).logits, target.label, { conf: target.conf, thresh: s.cfg.conf_thresh, normalise: s.cfg.normalise });
+      return { sup, cons: { value: cons, weight: s.cfg.unsup_weight } };
+    }, [student]);
+    emaUpdate(teacher, student, s.cfg.ema_decay, { buffers: true });
     disposePseudo(target);
     tf.dispose([m, mixed]);
-    ctx.log('loss', loss);
-    ctx.log('loss_sup', sup);
-    ctx.log('loss_cons', cons);
-  },
-  dispose(s) {
-    s.student.dispose();
-    s.teacher.dispose();
   },
 };

@@ -8,6 +8,7 @@ import { unimatch } from './unimatch.ts';
 import { fixmatch } from './fixmatch.ts';
 import { psmt } from './psmt.ts';
 import { ucc } from './ucc.ts';
+import { PIPELINES, isPipelineName } from './pipelines.ts';
 
 /** The registry holds methods with their config and state types erased; each file keeps its own. */
 function erase<C, S>(m: Method<C, S>): Method<unknown, unknown> {
@@ -38,4 +39,13 @@ export function isMethodName(name: string): name is MethodName {
 
 export function getMethod(name: MethodName): Method<unknown, unknown> {
   return METHODS[name];
+}
+
+export { PIPELINES, isPipelineName, type PipelineName } from './pipelines.ts';
+
+/** A method's name as tables print it (`mt` → Mean Teacher); unknown names print as they are. */
+export function displayMethod(name: string): string {
+  if (isMethodName(name)) return METHODS[name].displayName;
+  if (isPipelineName(name)) return PIPELINES[name].displayName;
+  return name;
 }

@@ -2,13 +2,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import type { Method } from './types.ts';
 import type { SegNet } from '../models/index.ts';
-import type { TrainConfig } from '../config/schema.ts';
 import type { Rng } from '../util/rng.ts';
-import { supervisedLoss } from '../losses/supervised.ts';
 import { upsampleLogits } from '../losses/ce.ts';
 import { pseudoCrossEntropy } from '../losses/consistency.ts';
-import { emaUpdate } from '../train/ema.ts';
-import { AveragedNet, copyParams } from './shared/nets.ts';
+import { emaUpdate } from '../models/ema.ts';
+import { AveragedNet } from '../models/averaged.ts';
+import { buildNets } from './shared/nets.ts';
 import { drawPsmtMasks, gatherBatch, mixNhwc } from './shared/mix.ts';
 import { pseudoLabels } from './shared/pseudo.ts';
 import { cosineRampup } from './shared/ramps.ts';
@@ -45,12 +44,9 @@ const configSchema = z
 export type PsmtConfig = z.infer<typeof configSchema>;
 
 export interface PsmtState {
-  student: SegNet;
-  teacher1: SegNet;
-  teacher2: SegNet;
+  nets: { student: SegNet; teacher1: SegNet; teacher2: SegNet };
   ensemble: AveragedNet;
   cfg: PsmtConfig;
-  loss: TrainConfig['loss'];
 }
 
 /** Keep the assisting teacher's top-k logits per pixel, take the core teacher's elsewhere. */
@@ -70,7 +66,7 @@ export function currentTeacher(epoch: number): 1 | 2 {
 }
 
 /** The teachers' target logits at crop resolution (eval mode, no gradients). */
-export function teacherTarget(s: Pick<PsmtState, 'teacher1' | 'teacher2' | 'cfg'>, u: tf.Tensor4D, curr: 1 | 2, rng: Rng): tf.Tensor4D {
+export function teacherTarget(s: { teacher1: SegNet; teacher2: SegNet; cfg: Pick<PsmtConfig, 'top_k' | 'gamma'> }, u: tf.Tensor4D, curr: 1 | 2, rng: Rng): tf.Tensor4D {
   const [h, w] = [u.shape[1], u.shape[2]];
   return tf.tidy(() => {
     let t1 = upsampleLogits(s.teacher1.forward(u, { training: false, rng }).logits, h, w);
@@ -81,80 +77,56 @@ export function teacherTarget(s: Pick<PsmtState, 'teacher1' | 'teacher2' | 'cfg'
   });
 }
 
-function labeledStrong(x: { strong: tf.Tensor4D[] }): tf.Tensor4D {
-  const v = x.strong[0];
-  if (!v) throw new Error('psmt: the trainer gave no strong view of the labeled batch');
-  return v;
-}
-
 export const psmt: Method<PsmtConfig, PsmtState> = {
   name: 'psmt',
+  displayName: 'PS-MT',
   summary: 'PS-MT: two alternating EMA teachers, top-k assisted ensemble, confidence-weighted CE',
   configSchema,
   dataNeeds: () => ({ unlabeled: true, strongViews: 1, boxes: 'none', mixBatch: false, labeledStrong: true }),
   async init(ctx, cfg) {
-    const student = await ctx.buildNet();
-    const teacher1 = await ctx.buildNet();
-    const teacher2 = await ctx.buildNet();
     // Officially all three share ImageNet-initialised encoders, so the EMA of the student into a
     // teacher averages related weights. From scratch, three independent draws made that an average
     // of unrelated networks (CamVid 1/8: teacher 1 fell to 2.7 % mIoU in its first EMA epoch), so all
     // three start as one network. With pretrained weights this only changes the decoders' first draw.
-    copyParams(teacher1, student);
-    copyParams(teacher2, student);
-    return { student, teacher1, teacher2, ensemble: new AveragedNet([teacher1, teacher2]), cfg, loss: ctx.cfg.train.loss };
+    const nets = await buildNets(ctx, ['student', 'teacher1', 'teacher2'], 'copy');
+    return { nets, ensemble: new AveragedNet([nets.teacher1, nets.teacher2]), cfg };
   },
-  nets: (s) => ({ student: s.student, teacher1: s.teacher1, teacher2: s.teacher2 }),
+  nets: (s) => s.nets,
   // the name says how to rebuild it from a checkpoint: the mean of these two networks' logits
   evalNet: (s) => ({ name: 'teacher1+teacher2', net: s.ensemble }),
   step(s, batch, ctx) {
+    const { student, teacher1, teacher2 } = s.nets;
     const { x, y } = batch.labeled;
-    const xs = labeledStrong(batch.labeled);
+    const xs = batch.labeled.strong[0]!;
     const opts = { training: true, rng: ctx.rng };
     if (ctx.epoch < s.cfg.warm_up_epochs) {
       // teachers on weak, student on strong labeled images, each its own CE
-      const loss = ctx.minimize(
-        () => tf.addN([supervisedLoss(s.teacher1.forward(x, opts), y, s.loss), supervisedLoss(s.teacher2.forward(x, opts), y, s.loss), supervisedLoss(s.student.forward(xs, opts), y, s.loss)]) as tf.Scalar,
-        [s.student, s.teacher1, s.teacher2],
-      );
-      ctx.log('loss_warmup', loss);
+      const warmup = () => tf.addN([ctx.supervised(teacher1.forward(x, opts), y), ctx.supervised(teacher2.forward(x, opts), y), ctx.supervised(student.forward(xs, opts), y)]) as tf.Scalar;
+      ctx.minimize(() => ({ warmup: warmup() }), [student, teacher1, teacher2]);
       return;
     }
-    const u = batch.unlabeled;
-    if (!u || !u.strong[0]) throw new Error('psmt: needs a strong view of the unlabeled batch');
+    const u = batch.unlabeled!;
     const curr = currentTeacher(ctx.epoch);
     const [n, h, w] = [u.x.shape[0], u.x.shape[1], u.x.shape[2]];
     const perm = ctx.rng.shuffle(Array.from({ length: n }, (_, i) => i));
     const m = drawPsmtMasks(ctx.rng, n, h, w, s.cfg.cutmix_beta);
-    const mixed = tf.tidy(() => mixNhwc(u.strong[0]!, gatherBatch(u.strong[0]!, perm), m));
-    const target = tf.tidy(() => {
-      const logits = teacherTarget(s, u.x, curr, ctx.rng);
+    const uStrong = u.strong[0]!;
+    const mixed = tf.tidy(() => mixNhwc(uStrong, gatherBatch(uStrong, perm), m));
+    const [conf, label] = tf.tidy(() => {
+      const logits = teacherTarget({ teacher1, teacher2, cfg: s.cfg }, u.x, curr, ctx.rng);
       const p = pseudoLabels(mixNhwc(logits, gatherBatch(logits, perm), m), h, w);
       return [p.conf, p.label] as const;
     });
-    const [conf, label] = target;
     const semiIter = ctx.iteration - s.cfg.warm_up_epochs * ctx.itersPerEpoch;
     const weight = s.cfg.unsup_weight * cosineRampup(semiIter, s.cfg.rampup_epochs * ctx.itersPerEpoch);
-    let sup = 0;
-    let unsup = 0;
-    const loss = ctx.minimize(() => {
-      const lSup = supervisedLoss(s.student.forward(xs, opts), y, s.loss);
-      const pred = s.student.forward(mixed, opts).logits;
-      const lUnsup = pseudoCrossEntropy(pred, label, { conf, thresh: s.cfg.conf_thresh, weight: conf, normalise: 'kept' });
-      sup = lSup.dataSync()[0]!;
-      unsup = lUnsup.dataSync()[0]!;
-      return tf.add(lSup, tf.mul(lUnsup, weight));
-    }, [s.student]);
-    emaUpdate(curr === 1 ? s.teacher1 : s.teacher2, s.student, s.cfg.ema_decay, { buffers: true });
+    ctx.minimize(() => {
+      const sup = ctx.supervised(student.forward(xs, opts), y);
+      const pred = student.forward(mixed, opts).logits;
+      const unsup = pseudoCrossEntropy(pred, label, { conf, thresh: s.cfg.conf_thresh, weight: conf, normalise: 'kept' });
+      return { sup, unsup: { value: unsup, weight } };
+    }, [student]);
+    emaUpdate(curr === 1 ? teacher1 : teacher2, student, s.cfg.ema_decay, { buffers: true });
     tf.dispose([mixed, m, conf, label]);
-    ctx.log('loss', loss);
-    ctx.log('loss_sup', sup);
-    ctx.log('loss_unsup', unsup);
     ctx.log('unsup_weight', weight);
-  },
-  dispose(s) {
-    s.student.dispose();
-    s.teacher1.dispose();
-    s.teacher2.dispose();
   },
 };

@@ -1,8 +1,10 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { z } from 'zod';
 import type { Rng } from '../util/rng.ts';
-import type { SegNet } from '../models/index.ts';
-import type { ExperimentConfig } from '../config/schema.ts';
+import type { ModelConfig, SegNet, SegOutputs } from '../models/index.ts';
+import type { LossTerms } from '../losses/terms.ts';
+
+export type { LossTerm, LossTerms } from '../losses/terms.ts';
 
 /**
  * The one small interface every method implements. The shared trainer owns data loading, the
@@ -10,7 +12,10 @@ import type { ExperimentConfig } from '../config/schema.ts';
  * training step only (style.md: UniMatch's one-file-per-method, without its copied scaffolding).
  */
 
-/** One batch as tensors; the trainer creates them before `step` and disposes them after. */
+/**
+ * One batch as tensors; the trainer creates them before `step` and disposes them after, and
+ * checks that it holds what the method's `dataNeeds` asked for (strong views, boxes).
+ */
 export interface TensorBatch {
   /** NHWC, ImageNet-normalised */
   x: tf.Tensor4D;
@@ -26,9 +31,9 @@ export interface TensorBatch {
 
 export interface TrainBatch {
   labeled: TensorBatch;
-  /** absent for supervised methods */
+  /** present exactly when `dataNeeds.unlabeled` (the trainer checks) */
   unlabeled?: TensorBatch;
-  /** a second, independent unlabeled batch (UniMatch/CPS mixing partner) */
+  /** a second, independent unlabeled batch (UniMatch/CPS mixing partner); present exactly when `dataNeeds.mixBatch` */
   unlabeledMix?: TensorBatch;
 }
 
@@ -46,7 +51,10 @@ export interface DataNeeds {
 }
 
 export interface MethodInit {
-  cfg: ExperimentConfig;
+  /** the `model:` section the networks are built from */
+  model: ModelConfig;
+  /** the config file, for messages */
+  source: string;
   numClasses: number;
   rng: Rng;
   /** a fresh network from cfg.model (pretrained backbone loaded when configured) */
@@ -61,25 +69,31 @@ export interface StepContext {
   itersPerEpoch: number;
   totalIters: number;
   rng: Rng;
+  /** The configured supervised loss (`train.loss`: CE or OHEM, plus the weighted aux head). */
+  supervised(out: SegOutputs, labels: tf.Tensor3D): tf.Scalar;
   /**
-   * Compute gradients of `loss` w.r.t. the trainable parameters of `nets` and apply one SGD step
-   * (momentum, weight decay, poly LR, backbone/head groups). Returns the loss value.
+   * One SGD step (momentum, weight decay, poly LR, backbone/head groups) on the trainable
+   * parameters of `nets`, minimising the weighted sum of the named terms `objective` returns. The
+   * trainer logs each term as `loss_<name>` (unweighted) and, when there are several, the total as `loss`.
    */
-  minimize(loss: () => tf.Scalar, nets: SegNet[]): number;
+  minimize(objective: () => LossTerms, nets: SegNet[]): void;
   /** Record a scalar for the progress bar and the JSONL log. */
   log(name: string, value: number): void;
 }
 
+
 export interface Method<C = unknown, S = unknown> {
   readonly name: string;
+  /** how tables and reports name it (the papers' spelling) */
+  readonly displayName: string;
   readonly summary: string;
   /** the method's own config section (key = method name in the YAML), with its defaults */
   readonly configSchema: z.ZodType<C>;
   dataNeeds(c: C): DataNeeds;
   init(ctx: MethodInit, c: C): Promise<S>;
-  /** every network to checkpoint, by prefix; the first is the one trained from scratch */
+  /** every network to checkpoint, by prefix; the first is the one trained from scratch. The trainer disposes them at the end. */
   nets(state: S): Record<string, SegNet>;
-  /** the network the method's paper evaluates at this point of training */
+  /** the network the method's paper evaluates at this point of training (one of `nets`, or a combination of them) */
   evalNet(state: S, epoch: number): { name: string; net: SegNet };
   step(state: S, batch: TrainBatch, ctx: StepContext): void;
   /** called at the start of each epoch (schedules, teacher resets) */
@@ -87,5 +101,4 @@ export interface Method<C = unknown, S = unknown> {
   /** method state outside the networks that a resume needs (e.g. U2PL's memory bank) */
   saveExtra?(state: S): Map<string, tf.Tensor>;
   loadExtra?(state: S, tensors: Map<string, tf.Tensor>): void;
-  dispose(state: S): void;
 }

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Method } from './types.ts';
 import { SsssegError } from '../errors.ts';
-import { emaUpdate } from '../train/ema.ts';
+import { buildNets, pickNet } from './shared/nets.ts';
 import { u2plConfigSchema, type U2plConfig } from './u2pl/config.ts';
 import { MemoryBank } from './u2pl/memory-bank.ts';
 import { semiStep, supOnlyStep, type U2plState } from './u2pl/step.ts';
@@ -15,27 +15,26 @@ const BANK_PREFIX = 'u2pl/memory_bank/';
 
 export const u2pl: Method<U2plConfig, U2plState> = {
   name: 'u2pl',
+  displayName: 'U2PL',
   summary: 'U2PL: EMA teacher, entropy-filtered pseudo-labels, contrastive loss on unreliable pixels',
   configSchema: u2plConfigSchema,
   dataNeeds: () => ({ unlabeled: true, strongViews: 0, boxes: 'u2pl', mixBatch: false, labeledStrong: false }),
 
   async init(ctx, c) {
-    const repDim = ctx.cfg.model.rep_dim;
+    const repDim = ctx.model.rep_dim;
     if (c.contrastive.enabled && repDim == null) {
-      throw new SsssegError('u2pl.noRep', `${ctx.cfg.source}: u2pl.contrastive needs a representation head`, 'set model.rep_dim (256 in U2PL) or u2pl.contrastive.enabled: false');
+      throw new SsssegError('u2pl.noRep', `${ctx.source}: u2pl.contrastive needs a representation head`, 'set model.rep_dim (256 in U2PL) or u2pl.contrastive.enabled: false');
     }
-    const student = await ctx.buildNet();
-    const teacher = await ctx.buildNet(1);
     // same starting weights; the teacher's BN statistics stay its own from here on
-    emaUpdate(teacher, student, 0, { buffers: true });
+    const nets = await buildNets(ctx, ['student', 'teacher'], 'copy');
     const caps = Array.from({ length: ctx.numClasses }, (_, k) => (k === 0 ? c.contrastive.queue_size_bg : c.contrastive.queue_size));
     const bank = c.contrastive.enabled ? new MemoryBank(repDim!, caps) : null;
-    return { student, teacher, cfg: c, loss: ctx.cfg.train.loss, numClasses: ctx.numClasses, bank };
+    return { nets, cfg: c, numClasses: ctx.numClasses, bank };
   },
 
-  nets: (s) => ({ student: s.student, teacher: s.teacher }),
+  nets: (s) => s.nets,
   // upstream validates the student during the supervised-only epochs, the teacher afterwards
-  evalNet: (s, epoch) => (epoch < s.cfg.sup_only_epoch ? { name: 'student', net: s.student } : { name: 'teacher', net: s.teacher }),
+  evalNet: (s, epoch) => pickNet(s.nets, epoch < s.cfg.sup_only_epoch ? 'student' : 'teacher'),
 
   step(s, batch, ctx) {
     if (ctx.epoch < s.cfg.sup_only_epoch) supOnlyStep(s, batch, ctx);
@@ -64,10 +63,5 @@ export const u2pl: Method<U2plConfig, U2plState> = {
       }
       bank.restore(k, t.dataSync() as Float32Array);
     }
-  },
-
-  dispose(s) {
-    s.student.dispose();
-    s.teacher.dispose();
   },
 };

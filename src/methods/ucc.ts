@@ -2,13 +2,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import type { Method, TensorBatch } from './types.ts';
 import type { SegNet } from '../models/index.ts';
-import type { TrainConfig } from '../config/schema.ts';
-import { supervisedLoss } from '../losses/supervised.ts';
 import { pseudoCrossEntropy } from '../losses/consistency.ts';
 import { pixelEntropy } from '../losses/entropy.ts';
 import { upsampleLogits } from '../losses/ce.ts';
-import { sliceOutputs } from './shared/nets.ts';
-import { detach, pseudoLabels, type PseudoLabels } from './shared/pseudo.ts';
+import { buildNets, pickNet, sliceOutputs } from './shared/nets.ts';
+import { detach } from '../backend/detach.ts';
+import { pseudoLabels, type PseudoLabels } from './shared/pseudo.ts';
 import { gatherBatch, mixNhw, mixNhwc } from './shared/mix.ts';
 import { validOf } from './shared/fixmatch-core.ts';
 import { planCopyPaste, updateClassConfidence } from './shared/copy-paste.ts';
@@ -49,10 +48,8 @@ const configSchema = z
 export type UccConfig = z.infer<typeof configSchema>;
 
 export interface UccState {
-  left: SegNet;
-  right: SegNet;
+  nets: { left: SegNet; right: SegNet };
   cfg: UccConfig;
-  loss: TrainConfig['loss'];
   /** running mean pseudo-label confidence per class (DCSCP dynamic sampling) */
   classConf: Float32Array;
 }
@@ -87,19 +84,16 @@ function crossTarget(weak: tf.Tensor4D, l: TensorBatch, u: TensorBatch, paste: {
 
 export const ucc: Method<UccConfig, UccState> = {
   name: 'ucc',
+  displayName: 'UCC',
   summary: 'UCC (approximate): cross co-training weak→strong, uncertainty re-weighting, cross-set copy-paste',
   configSchema,
   dataNeeds: () => ({ unlabeled: true, strongViews: 1, boxes: 'none', mixBatch: false, labeledStrong: false }),
-  async init(ctx, cfg) {
-    const left = await ctx.buildNet();
-    const right = await ctx.buildNet(1);
-    return { left, right, cfg, loss: ctx.cfg.train.loss, classConf: new Float32Array(ctx.numClasses) };
-  },
-  nets: (s) => ({ left: s.left, right: s.right }),
-  evalNet: (s) => (s.cfg.eval_net === 'right' ? { name: 'right', net: s.right } : { name: 'left', net: s.left }),
+  init: async (ctx, cfg) => ({ nets: await buildNets(ctx, ['left', 'right'], 'own'), cfg, classConf: new Float32Array(ctx.numClasses) }),
+  nets: (s) => s.nets,
+  evalNet: (s) => pickNet(s.nets, s.cfg.eval_net),
   step(s, batch, ctx) {
-    const u = batch.unlabeled;
-    if (!u || !u.strong[0]) throw new Error('ucc: needs a strong view of the unlabeled batch');
+    const { left, right } = s.nets;
+    const u = batch.unlabeled!;
     const l = batch.labeled;
     const [nl, nu] = [l.x.shape[0], u.x.shape[0]];
     const cp = s.cfg.copy_paste;
@@ -107,41 +101,31 @@ export const ucc: Method<UccConfig, UccState> = {
     const paste = planCopyPaste(l.y, nu, ctx.rng, { p: cp.p, maxClasses: cp.max_classes, classWeights: weights });
     const strong = tf.tidy(() => mixNhwc(u.strong[0]!, gatherBatch(l.x, paste.source), paste.mask));
     const weakIn = tf.concat([l.x, u.x], 0);
-    const seen: Record<string, number> = {};
     const stats: { label: ArrayLike<number>; conf: ArrayLike<number> } = { label: [], conf: [] };
-    const loss = ctx.minimize(() => {
+    ctx.minimize(() => {
       const opts = { training: true, rng: ctx.rng };
-      const outL = s.left.forward(weakIn, opts);
-      const outR = s.right.forward(weakIn, opts);
-      const lSup = tf.add(supervisedLoss(sliceOutputs(outL, 0, nl), l.y, s.loss), supervisedLoss(sliceOutputs(outR, 0, nl), l.y, s.loss));
+      const outL = left.forward(weakIn, opts);
+      const outR = right.forward(weakIn, opts);
+      const sup = tf.add(ctx.supervised(sliceOutputs(outL, 0, nl), l.y), ctx.supervised(sliceOutputs(outR, 0, nl), l.y)) as tf.Scalar;
       const weakOf = (o: { logits: tf.Tensor4D }) => detach(tf.slice(o.logits, [nl, 0, 0, 0], [nu, -1, -1, -1]));
       const fromL = crossTarget(weakOf(outL), l, u, paste, s.cfg.reweight);
       const fromR = crossTarget(weakOf(outR), l, u, paste, s.cfg.reweight);
       const ce = (pred: tf.Tensor4D, t: CrossTarget) => pseudoCrossEntropy(pred, t.label, { conf: t.conf, thresh: s.cfg.conf_thresh, valid: t.valid, weight: t.weight, normalise: 'valid' });
       // each head learns on the strong view from the other head's weak-view labels
-      const lCross = tf.add(ce(s.left.forward(strong, opts).logits, fromR), ce(s.right.forward(strong, opts).logits, fromL));
-      seen['sup'] = lSup.dataSync()[0]!;
-      seen['cross'] = lCross.dataSync()[0]!;
+      const cross = tf.add(ce(left.forward(strong, opts).logits, fromR), ce(right.forward(strong, opts).logits, fromL)) as tf.Scalar;
       stats.label = fromL.label.dataSync();
       stats.conf = fromL.conf.dataSync();
-      return tf.add(lSup, tf.mul(lCross, s.cfg.unsup_weight));
-    }, [s.left, s.right]);
+      return { sup, cross: { value: cross, weight: s.cfg.unsup_weight } };
+    }, [left, right]);
     // pasted pixels carry GT with confidence 1: leave them out of the running confidence
     const pasted = paste.mask.dataSync();
     const own = Int32Array.from(stats.label, (v, i) => (pasted[i]! > 0 ? -1 : v));
     updateClassConfidence(s.classConf, own, stats.conf, cp.momentum);
     tf.dispose([strong, weakIn, paste.mask]);
-    ctx.log('loss', loss);
-    ctx.log('loss_sup', seen['sup']!);
-    ctx.log('loss_cross', seen['cross']!);
   },
   saveExtra: (s) => new Map([['ucc/class_conf', tf.tensor1d(s.classConf)]]),
   loadExtra(s, tensors) {
     const t = tensors.get('ucc/class_conf');
     if (t && t.size === s.classConf.length) s.classConf.set(t.dataSync());
-  },
-  dispose(s) {
-    s.left.dispose();
-    s.right.dispose();
   },
 };

@@ -1,12 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import type { Method } from './types.ts';
-import type { SegNet } from '../models/index.ts';
-import type { TrainConfig } from '../config/schema.ts';
-import { supervisedLoss } from '../losses/supervised.ts';
+import type { LossTerms, Method } from './types.ts';
 import { pseudoCrossEntropy } from '../losses/consistency.ts';
-import { sliceOutputs } from './shared/nets.ts';
-import { detach, pseudoLabels } from './shared/pseudo.ts';
+import { netLayout, sliceOutputs, type NetsState } from './shared/nets.ts';
+import { detach } from '../backend/detach.ts';
+import { pseudoLabels } from './shared/pseudo.ts';
 import { disposeTarget, mixStrong, mixTarget, stepInputs, validOf, type MixTarget } from './shared/fixmatch-core.ts';
 
 /**
@@ -29,11 +27,7 @@ const configSchema = z
   .strict();
 export type UniMatchConfig = z.infer<typeof configSchema>;
 
-export interface UniMatchState {
-  net: SegNet;
-  cfg: UniMatchConfig;
-  loss: TrainConfig['loss'];
-}
+export type UniMatchState = NetsState<'model', UniMatchConfig>;
 
 export interface UniMatchLosses {
   x: tf.Scalar;
@@ -42,55 +36,49 @@ export interface UniMatchLosses {
   fp: tf.Scalar;
 }
 
-/** UniMatch's weighting of the four terms; exported for tests. */
-export function unimatchTotal(l: UniMatchLosses, w: UniMatchConfig['loss_weights']): tf.Scalar {
-  return tf.tidy(() => tf.div(tf.addN([tf.mul(l.x, w.x), tf.mul(l.s1, w.s1), tf.mul(l.s2, w.s2), tf.mul(l.fp, w.fp)]), 2));
+/** UniMatch's weighting of the four terms, total = Σ w·L / 2; exported for tests. */
+export function unimatchTerms(l: UniMatchLosses, w: UniMatchConfig['loss_weights']): LossTerms {
+  return { x: { value: l.x, weight: w.x / 2 }, s1: { value: l.s1, weight: w.s1 / 2 }, s2: { value: l.s2, weight: w.s2 / 2 }, fp: { value: l.fp, weight: w.fp / 2 } };
 }
 
 export const unimatch: Method<UniMatchConfig, UniMatchState> = {
   name: 'unimatch',
+  displayName: 'UniMatch',
   summary: 'UniMatch: weak-to-strong consistency with two CutMixed strong views and feature perturbation',
   configSchema,
   dataNeeds: () => ({ unlabeled: true, strongViews: 2, boxes: 'unimatch', mixBatch: true, labeledStrong: false }),
-  async init(ctx, cfg) {
-    return { net: await ctx.buildNet(), cfg, loss: ctx.cfg.train.loss };
-  },
-  nets: (s) => ({ model: s.net }),
-  evalNet: (s) => ({ name: 'model', net: s.net }),
+  ...netLayout(['model'], 'own', () => 'model'),
   step(s, batch, ctx) {
-    const { x, y, u, mix, nl, nu, h, w, partner } = stepInputs('unimatch', s.net, batch, ctx.rng, 2);
+    const net = s.nets.model;
+    const { x, y, u, mix, nl, nu, h, w, partner } = stepInputs(net, batch, ctx.rng);
     const s1 = mixStrong(u, mix, 0);
     const s2 = mixStrong(u, mix, 1);
     const weakIn = tf.concat([x, u.x], 0);
     const strongIn = tf.concat([s1, s2], 0);
     const valid = validOf(u);
-    const seen: Record<string, number> = {};
     const thresh = s.cfg.conf_thresh;
-    const loss = ctx.minimize(() => {
-      const out = s.net.forward(weakIn, { training: true, rng: ctx.rng, featureDropout: s.cfg.feature_dropout });
+    let maskRatio = 0;
+    ctx.minimize(() => {
+      const out = net.forward(weakIn, { training: true, rng: ctx.rng, featureDropout: s.cfg.feature_dropout });
       if (!out.logitsFp) throw new Error('unimatch: the network returned no logitsFp for featureDropout');
       const predUW = detach(tf.slice(out.logits, [nl, 0, 0, 0], [nu, -1, -1, -1]));
       const predFp = tf.slice(out.logitsFp, [nl, 0, 0, 0], [nu, -1, -1, -1]);
-      const strong = s.net.forward(strongIn, { training: true, rng: ctx.rng }).logits;
+      const strong = net.forward(strongIn, { training: true, rng: ctx.rng }).logits;
       const own: MixTarget = { ...pseudoLabels(predUW, h, w), valid };
       const t1 = mixTarget(own, partner, u.boxes[0]);
       const t2 = mixTarget(own, partner, u.boxes[1]);
       const ce = (pred: tf.Tensor4D, t: MixTarget) => pseudoCrossEntropy(pred, t.label, { conf: t.conf, thresh, valid: t.valid, normalise: 'valid' });
       const terms: UniMatchLosses = {
-        x: supervisedLoss(sliceOutputs(out, 0, nl), y, s.loss),
+        x: ctx.supervised(sliceOutputs(out, 0, nl), y),
         s1: ce(tf.slice(strong, [0, 0, 0, 0], [nu, -1, -1, -1]), t1),
         s2: ce(tf.slice(strong, [nu, 0, 0, 0], [nu, -1, -1, -1]), t2),
         fp: ce(predFp, own),
       };
-      for (const [k, v] of Object.entries(terms)) seen[k] = v.dataSync()[0]!;
-      seen['mask_ratio'] = tf.mean(tf.mul(tf.cast(tf.greaterEqual(own.conf, thresh), 'float32'), valid)).dataSync()[0]!;
-      return unimatchTotal(terms, s.cfg.loss_weights);
-    }, [s.net]);
+      maskRatio = tf.mean(tf.mul(tf.cast(tf.greaterEqual(own.conf, thresh), 'float32'), valid)).dataSync()[0]!;
+      return unimatchTerms(terms, s.cfg.loss_weights);
+    }, [net]);
     disposeTarget(partner);
     tf.dispose([s1, s2, weakIn, strongIn, valid]);
-    ctx.log('loss', loss);
-    for (const k of ['x', 's1', 's2', 'fp']) ctx.log(`loss_${k}`, seen[k]!);
-    ctx.log('mask_ratio', seen['mask_ratio']!);
+    ctx.log('mask_ratio', maskRatio);
   },
-  dispose: (s) => s.net.dispose(),
 };

@@ -4,7 +4,9 @@ import type { Exec } from './nn/exec.ts';
 import type { ParamStore, Scope } from './nn/params.ts';
 import { buildDeepLabV3Plus } from './heads/deeplabv3plus.ts';
 import { buildU2plHead } from './heads/u2pl.ts';
-import { buildAuxHead, buildDeepLabV2, buildPspNet, type AuxHead } from './heads/others.ts';
+import { buildAuxHead, type AuxHead } from './heads/aux.ts';
+import { buildDeepLabV2 } from './heads/deeplabv2.ts';
+import { buildPspNet } from './heads/pspnet.ts';
 import type { HeadArgs, HeadModule } from './heads/types.ts';
 
 /**

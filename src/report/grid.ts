@@ -7,11 +7,10 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { SsssegError } from '../errors.ts';
 import { openDataset, readSample, normalize, type PreparedDataset } from '../data/index.ts';
-import { loadNetFromCheckpoint, type CheckpointMeta } from '../io/checkpoint.ts';
+import { loadNetFromCheckpoint, type CheckpointMeta } from '../models/checkpoint.ts';
 import { segment } from '../eval/inference.ts';
 import { evalDefaultsFromConfig } from '../eval/sources.ts';
-import { describeProtocol } from '../eval/protocol.ts';
-import { chooseProtocol } from '../commands/eval.ts';
+import { chooseProtocol, describeProtocol } from '../eval/protocol.ts';
 import { colorize } from '../eval/save-pred.ts';
 import { stripPng, type Strip } from './raster.ts';
 
@@ -50,7 +49,7 @@ export async function predictGrid(opts: GridOptions): Promise<GridResult> {
     checkClasses(meta, data, opts.checkpoint, dataDir);
     const ids = spreadIds(data.split('val'), opts.images);
     if (ids.length === 0) throw new SsssegError('report.noVal', `the val split of ${dataDir} is empty`, 'pass --no-images');
-    const protocol = chooseProtocol(evalDefaultsFromConfig(meta.config), { checkpoint: opts.checkpoint });
+    const protocol = chooseProtocol(evalDefaultsFromConfig(meta.config), {});
     const predict = (x: Parameters<typeof net.forward>[0]) => net.forward(x, { training: false }).logits;
     const rows: GridRow[] = [];
     for (const id of ids) {

@@ -3,7 +3,7 @@
  * fetched), so it can be mailed, attached to an issue or opened from an archive as is.
  */
 import type { RunResults } from '../io/results.ts';
-import { displayMethod } from '../commands/table.ts';
+import { displayMethod } from '../methods/index.ts';
 import { CHART_SCALE } from './raster.ts';
 
 export interface HtmlImage {

@@ -98,8 +98,3 @@ function pointsOf(recs: LogRecord[], key: string): Point[] {
   }
   return pts;
 }
-
-/** True when the log has nothing to plot at all. */
-export function isEmptyLog(log: RunLog): boolean {
-  return log.lr.length === 0 && log.valMiou.length === 0 && [...log.losses.values()].every((p) => p.length === 0);
-}

@@ -7,8 +7,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import yaml from 'js-yaml';
-import type { Io } from '../cli/context.ts';
-import type { BackendInfo } from '../backend/index.ts';
+import type { Io } from '../output.ts';
 import type { ExperimentConfig } from '../config/schema.ts';
 import { toPlainConfig } from '../config/load.ts';
 import type { PreparedDataset, ResolvedSplit } from '../data/index.ts';
@@ -33,7 +32,8 @@ export interface PipelineOptions {
   previews?: boolean;
   pretrained?: string;
   io: Io;
-  backend: BackendInfo;
+  /** the tfjs backend's name, for logs and results */
+  backend: string;
   signal?: AbortSignal;
 }
 
@@ -160,7 +160,7 @@ async function writeResults(opts: PipelineOptions, name: string, markers: StageM
     metrics: { miou: best.miou, pixel_acc: best.pixel_acc, iou: best.iou.map((v) => v ?? Number.NaN) },
     protocol: `${best.protocol} (${best.net}, ${best.n} val images)`,
     wall_time_s: markers.reduce((s, m) => s + m.wallTimeS, 0),
-    backend: opts.backend.name,
+    backend: opts.backend,
     iterations,
     checkpoint: String(last.info['checkpoint']),
     machine: machineName(),

@@ -4,16 +4,16 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { Io } from '../cli/context.ts';
-import type { BackendInfo } from '../backend/index.ts';
+import type { Io } from '../output.ts';
 import type { ExperimentConfig } from '../config/schema.ts';
 import { normalize, readSample, type PreparedDataset, type ResolvedSplit } from '../data/index.ts';
 import type { PredictFn } from '../eval/inference.ts';
-import { loadNetFromCheckpoint } from '../io/checkpoint.ts';
+import { loadNetFromCheckpoint } from '../models/checkpoint.ts';
 import type { SegNet } from '../models/index.ts';
 import { SsssegError } from '../errors.ts';
 import { train } from '../train/trainer.ts';
-import { checkpointEpochs, stageConfig, stageEpochs, type StConfig, type StppConfig } from './config.ts';
+import { checkpointEpochs, stageConfig, stageEpochs } from './config.ts';
+import type { StConfig, StppConfig } from '../methods/pipelines.ts';
 import { STPP_FILES, bestCheckpoint, ckptFile, pseudoFile, previewFile, readIdList, stageDir } from './layout.ts';
 import { scoreImages, splitReliable, writeSelection, type ReadImage } from './select.ts';
 import { writePseudoMasks } from './pseudo.ts';
@@ -27,7 +27,8 @@ export interface StageContext {
   pretrained?: string;
   previews: boolean;
   io: Io;
-  backend: BackendInfo;
+  /** the tfjs backend's name, for logs and results */
+  backend: string;
   signal?: AbortSignal;
 }
 

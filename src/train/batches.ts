@@ -1,7 +1,7 @@
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { ExperimentConfig } from '../config/schema.ts';
-import { readSample, weakAugment, strongAugment, cutmixMask, normalizeInto, strongAugSchema, type PreparedDataset, type ResolvedSplit, type Sample, type StrongAug } from '../data/index.ts';
+import { readSample, weakAugment, strongAugment, cutmixMask, normalizeInto, resolveCutmix, type CutMixAug, type PreparedDataset, type ResolvedSplit, type Sample } from '../data/index.ts';
 import { readLabelMap } from '../data/image-io.ts';
 import { SsssegError } from '../errors.ts';
 import type { DataNeeds, TensorBatch, TrainBatch } from '../methods/types.ts';
@@ -39,8 +39,8 @@ export class BatchStreams {
   private readonly orders = new Map<string, string[]>();
   private readonly pseudoIds: Set<string>;
   private readonly labeledIds: string[];
-  /** the box generator the method asked for, with the config's parameters when it names the same one */
-  private readonly cutmix: StrongAug['cutmix'];
+  /** the box generator the method asked for, with the config's parameters */
+  private readonly cutmix: CutMixAug;
 
   constructor(
     private readonly data: PreparedDataset,
@@ -52,8 +52,7 @@ export class BatchStreams {
   ) {
     this.pseudoIds = new Set(pseudo?.ids ?? []);
     this.labeledIds = [...split.labeled, ...(pseudo?.ids ?? [])];
-    const configured = cfg.data.strong.cutmix;
-    this.cutmix = needs.boxes === 'none' || configured.box === needs.boxes ? configured : strongAugSchema.parse({ cutmix: { box: needs.boxes } }).cutmix;
+    this.cutmix = resolveCutmix(cfg.data.strong.cutmix, needs.boxes);
   }
 
   /** Randomness for the method's step k (dropout, CutMix coins): independent of the data draws. */
@@ -73,7 +72,7 @@ export class BatchStreams {
     }
     const data = await this.pending.get(it)!;
     this.pending.delete(it);
-    return toTensors(data, this.cfg.data.crop, this.cfg.data.weak.imagePad === 'mean');
+    return toTensors(data, this.cfg.data.crop, this.cfg.data.weak.image_pad === 'mean');
   }
 
   close(): void {

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { Io } from '../cli/context.ts';
-import type { BackendInfo } from '../backend/index.ts';
+import type { Io } from '../output.ts';
 import type { ExperimentConfig } from '../config/schema.ts';
 import type { PreparedDataset, ResolvedSplit } from '../data/index.ts';
 import { machineName, writeRunResults } from '../io/results.ts';
@@ -14,7 +13,7 @@ import type { TrainSummary } from './trainer.ts';
  */
 export async function finishRun(
   summary: TrainSummary,
-  ctx: { cfg: ExperimentConfig; data: PreparedDataset; split: ResolvedSplit; backend: BackendInfo; io: Io },
+  ctx: { cfg: ExperimentConfig; data: PreparedDataset; split: ResolvedSplit; backend: string; io: Io },
 ): Promise<void> {
   const v = summary.best ?? summary.final;
   if (!v) {
@@ -29,7 +28,7 @@ export async function finishRun(
     metrics: { miou: v.miou, pixel_acc: v.pixelAcc, iou: v.iou },
     protocol: `${v.protocol} (${v.net}, ${v.n} val images)`,
     wall_time_s: summary.wallTimeS,
-    backend: ctx.backend.name,
+    backend: ctx.backend,
     iterations: summary.iterations,
     checkpoint: ckpt,
     machine: machineName(),

@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import type { Io } from '../cli/context.ts';
+import type { Io } from '../output.ts';
 
 export interface ProgressUpdate {
   iteration: number;

@@ -5,7 +5,7 @@ import { toPlainConfig } from '../config/load.ts';
 import type { PreparedDataset } from '../data/index.ts';
 import type { SegNet } from '../models/index.ts';
 import type { Method } from '../methods/types.ts';
-import { saveCheckpoint, readCheckpoint, restoreNet } from '../io/checkpoint.ts';
+import { saveCheckpoint, readCheckpoint, restoreNet } from '../models/checkpoint.ts';
 import type { Rng, RngState } from '../util/rng.ts';
 import type { Sgd } from './optimizer.ts';
 import type { ValidationResult } from './validate.ts';

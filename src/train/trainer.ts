@@ -1,12 +1,10 @@
-import * as tf from '@tensorflow/tfjs-core';
-import type { Io } from '../cli/context.ts';
-import type { BackendInfo } from '../backend/index.ts';
+import type { Io } from '../output.ts';
 import type { ExperimentConfig } from '../config/schema.ts';
 import type { PreparedDataset, ResolvedSplit } from '../data/index.ts';
 import { buildSegNet, type SegNet } from '../models/index.ts';
 import { readWeightsFile, applyWeights, formatLoadReport } from '../models/pretrained.ts';
 import { getMethod, type MethodName } from '../methods/index.ts';
-import type { StepContext, TrainBatch } from '../methods/types.ts';
+import type { DataNeeds } from '../methods/types.ts';
 import { Rng } from '../util/rng.ts';
 import { SsssegError } from '../errors.ts';
 import { Sgd } from './optimizer.ts';
@@ -19,6 +17,7 @@ import path from 'node:path';
 import { planSchedule, type Schedule } from './schedule-plan.ts';
 import { saveTrainState, loadTrainState } from './state.ts';
 import { validate, type ValidationResult } from './validate.ts';
+import { checkBatch, disposeBatch, makeStepContext, netNamer } from './step-context.ts';
 
 export interface TrainOptions {
   cfg: ExperimentConfig;
@@ -29,7 +28,8 @@ export interface TrainOptions {
   force: boolean;
   pretrained?: string;
   io: Io;
-  backend: BackendInfo;
+  /** the tfjs backend's name, for logs and results */
+  backend: string;
   /** aborted on SIGINT: the trainer writes a checkpoint and returns */
   signal?: AbortSignal;
   /** extra labeled images with pseudo-masks on disk (ST / ST++ re-training) */
@@ -74,7 +74,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     }
     return net;
   };
-  const state = await method.init({ cfg, numClasses, rng: rng.fork(), buildNet }, cfg.methodConfig);
+  const state = await method.init({ model: cfg.model, source: cfg.source, numClasses, rng: rng.fork(), buildNet }, cfg.methodConfig);
   const netEntries = () => Object.entries(method.nets(state));
   const sgd = new Sgd({ momentum: cfg.train.momentum, weightDecay: cfg.train.weight_decay, headLrMult: cfg.train.head_lr_mult });
   let start = 0;
@@ -87,14 +87,14 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   }
   io.err(
     `${cfg.method}: ${schedule.totalIters} iterations (${schedule.epochs} epochs × ${schedule.itersPerEpoch}), ` +
-      `batch ${cfg.train.batch_size}${needs.unlabeled ? ` + ${schedule.unlabeledBatch} unlabeled` : ''}, lr ${cfg.train.lr}, backend ${opts.backend.name}`,
+      `batch ${cfg.train.batch_size}${needs.unlabeled ? ` + ${schedule.unlabeledBatch} unlabeled` : ''}, lr ${cfg.train.lr}, backend ${opts.backend}`,
   );
   const streams = new BatchStreams(opts.data, opts.split, cfg, needs, schedule, opts.pseudo);
   const t0 = Date.now();
-  const result = await loop({ opts, run, schedule, streams, method, state, sgd, rng, start, best, netEntries });
+  const result = await loop({ opts, run, schedule, streams, method, state, sgd, rng, start, best, netEntries, needs });
   streams.close();
   const wallTimeS = (Date.now() - t0) / 1000;
-  method.dispose(state);
+  for (const [, net] of netEntries()) net.dispose();
   sgd.dispose();
   return { runDir: run.dir, iterations: result.iteration, completed: result.completed, wallTimeS, best: result.best, final: result.final };
 }
@@ -111,6 +111,7 @@ interface LoopArgs {
   start: number;
   best?: ValidationResult;
   netEntries: () => [string, SegNet][];
+  needs: DataNeeds;
 }
 
 async function loop(a: LoopArgs): Promise<{ iteration: number; completed: boolean; best?: ValidationResult; final?: ValidationResult }> {
@@ -135,19 +136,9 @@ async function loop(a: LoopArgs): Promise<{ iteration: number; completed: boolea
       const lr = polyLr(cfg.train.lr, it, schedule.totalIters, cfg.train.poly_power, cfg.train.warmup_iters);
       const logs: Record<string, number> = {};
       const batch = await a.streams.batch(it);
-      const ctx: StepContext = {
-        iteration: it,
-        epoch,
-        totalEpochs: schedule.epochs,
-        itersPerEpoch: schedule.itersPerEpoch,
-        totalIters: schedule.totalIters,
-        rng: a.streams.stepRng(it),
-        minimize: (loss, nets) => sgd.minimize(loss, nets.map((n) => [nameOf(a.netEntries(), n), n]), lr),
-        log: (name, value) => {
-          logs[name] = value;
-        },
-      };
+      const ctx = makeStepContext({ loss: cfg.train.loss, schedule, iteration: it, lr, rng: a.streams.stepRng(it), sgd, netName: netNamer(a.netEntries()), logs });
       try {
+        checkBatch(batch, a.needs, cfg.method);
         method.step(state, batch, ctx);
       } finally {
         disposeBatch(batch);
@@ -180,18 +171,5 @@ async function loop(a: LoopArgs): Promise<{ iteration: number; completed: boolea
     return { iteration: it, completed: true, best, final };
   } finally {
     reporter.stop();
-  }
-}
-
-function nameOf(entries: [string, SegNet][], net: SegNet): string {
-  const hit = entries.find(([, n]) => n === net);
-  if (!hit) throw new Error('minimize() was given a network the method does not list in nets()');
-  return hit[0];
-}
-
-function disposeBatch(b: TrainBatch): void {
-  for (const part of [b.labeled, b.unlabeled, b.unlabeledMix]) {
-    if (!part) continue;
-    tf.dispose([part.x, part.y, ...part.strong, ...part.boxes, ...(part.ignore ? [part.ignore] : [])]);
   }
 }

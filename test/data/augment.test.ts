@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cutmixMask, normalize, normalizeInto, strongAugSchema, strongAugment, weakAugSchema, weakAugment } from '../../src/data/index.ts';
+import { cutmixMask, resolveCutmix, normalize, normalizeInto, strongAugSchema, strongAugment, weakAugSchema, weakAugment } from '../../src/data/index.ts';
 import { Rng } from '../../src/util/rng.ts';
 
 /** A 40x60 test image whose pixel encodes its position, and a label of vertical class bands. */
@@ -20,12 +20,19 @@ test('schemas give the UniMatch defaults and reject unknown keys', () => {
   const weak = weakAugSchema.parse({});
   assert.deepEqual(weak.resize, { mode: 'longside', range: [0.5, 2] });
   assert.equal(weak.hflip, 0.5);
-  assert.equal(weak.labelPad, 255);
+  assert.equal(weak.label_pad, 255);
   const strong = strongAugSchema.parse({});
-  assert.equal(strong.colorJitter.p, 0.8);
+  assert.equal(strong.color_jitter.p, 0.8);
   assert.equal(strong.grayscale.p, 0.2);
   assert.deepEqual(strong.blur.sigma, [0.1, 2]);
-  assert.equal(strong.cutmix.box, 'unimatch');
+  // the box generator defaults to the method's own, with UniMatch's parameters for UniMatch
+  assert.equal(strong.cutmix.box, 'auto');
+  assert.deepEqual(resolveCutmix(strong.cutmix, 'unimatch'), { box: 'unimatch', p: 0.5, scope: 'sample', area: [0.02, 0.4], aspect: [0.3, 1 / 0.3] });
+  assert.deepEqual(resolveCutmix(strong.cutmix, 'none'), { box: 'none' });
+  // a configured generator of another kind than the method's is refused, not replaced
+  const u2plBoxes = strongAugSchema.parse({ cutmix: { box: 'u2pl', p: 0.3 } }).cutmix;
+  assert.deepEqual(resolveCutmix(u2plBoxes, 'u2pl'), { box: 'u2pl', p: 0.3, scope: 'batch', ratio: 2 });
+  assert.throws(() => resolveCutmix(u2plBoxes, 'unimatch'), /u2pl but the method mixes with unimatch/);
   assert.throws(() => weakAugSchema.parse({ flip: 0.5 }));
   assert.throws(() => strongAugSchema.parse({ blur: { p: 2 } }));
 });
@@ -49,7 +56,7 @@ test('weak: padding carries the configured label and is flagged; the same seed g
   const padded = r.pad.reduce((a, v) => a + v, 0);
   assert.equal(padded, 64 * 64 - 40 * 60);
   for (let i = 0; i < r.pad.length; i++) if (r.pad[i]) assert.equal(r.label[i], 255);
-  const zero = weakAugment(s.image, s.label, s.h, s.w, 64, { ...cfg, labelPad: 0 }, new Rng(3));
+  const zero = weakAugment(s.image, s.label, s.h, s.w, 64, { ...cfg, label_pad: 0 }, new Rng(3));
   for (let i = 0; i < r.pad.length; i++) if (r.pad[i]) assert.equal(zero.label[i], 0);
   const full = weakAugSchema.parse({});
   const a = weakAugment(s.image, s.label, s.h, s.w, 32, full, new Rng(9));
@@ -64,16 +71,16 @@ test('strong: does not touch its inputs, keeps the label unless cutout, is seed-
   const image = s.image.slice(0, 32 * 32 * 3);
   const label = s.label.slice(0, 32 * 32);
   const before = image.slice();
-  const cfg = strongAugSchema.parse({ colorJitter: { p: 1 }, blur: { p: 1 } });
+  const cfg = strongAugSchema.parse({ color_jitter: { p: 1 }, blur: { p: 1 } });
   const a = strongAugment(image, label, 32, cfg, new Rng(5));
   const b = strongAugment(image, label, 32, cfg, new Rng(5));
   assert.deepEqual(image, before);
   assert.deepEqual(a, b);
   assert.notDeepEqual(a.image, image);
   assert.deepEqual(a.label, label);
-  const gray = strongAugment(image, label, 32, strongAugSchema.parse({ colorJitter: { p: 0 }, grayscale: { p: 1 }, blur: { p: 0 } }), new Rng(1));
+  const gray = strongAugment(image, label, 32, strongAugSchema.parse({ color_jitter: { p: 0 }, grayscale: { p: 1 }, blur: { p: 0 } }), new Rng(1));
   for (let p = 0; p < 32 * 32; p++) assert.ok(gray.image[p * 3] === gray.image[p * 3 + 1] && gray.image[p * 3 + 1] === gray.image[p * 3 + 2]);
-  const cut = strongAugment(image, label, 32, strongAugSchema.parse({ cutout: { p: 1, labelFill: 254 } }), new Rng(2));
+  const cut = strongAugment(image, label, 32, strongAugSchema.parse({ cutout: { p: 1, label_fill: 254 } }), new Rng(2));
   assert.ok(cut.label.some((v) => v === 254));
 });
 
@@ -84,9 +91,9 @@ test('cutmix masks: U2PL half-area box, UniMatch box within its area range, CPS 
   for (let i = 0; i < 20; i++) {
     const u2pl = count(cutmixMask({ box: 'u2pl', p: 0.5, scope: 'batch', ratio: 2 }, n, rng));
     assert.ok(Math.abs(u2pl - (n * n) / 2) <= n, `u2pl box area ${u2pl}`);
-    const uni = count(cutmixMask(strongAugSchema.parse({}).cutmix, n, rng));
+    const uni = count(cutmixMask(resolveCutmix(strongAugSchema.parse({}).cutmix, 'unimatch'), n, rng));
     assert.ok(uni <= 0.4 * n * n + 1 && uni >= 0.02 * n * n * 0.5, `unimatch box area ${uni}`);
-    const cps = count(cutmixMask(strongAugSchema.parse({ cutmix: { box: 'cps' } }).cutmix, n, rng));
+    const cps = count(cutmixMask(resolveCutmix(strongAugSchema.parse({ cutmix: { box: 'cps' } }).cutmix, 'cps'), n, rng));
     assert.ok(cps > 0 && cps < n * n);
   }
   assert.equal(count(cutmixMask({ box: 'none' }, n, rng)), 0);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { runPrepareCamvid, runPrepareVoc } from '../../src/data/commands.ts';
+import { runPrepareCamvid, runPrepareVoc } from '../../src/commands/data.ts';
 import { openDataset, readSample } from '../../src/data/index.ts';
 import { readDatasetMeta, writeDatasetMeta } from '../../src/data/format.ts';
 import { encodePng } from '../../src/data/png.ts';

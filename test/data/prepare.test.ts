@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import sharp from 'sharp';
-import { runPrepareCamvid, runPrepareCityscapes, runPrepareVoc } from '../../src/data/commands.ts';
+import { runPrepareCamvid, runPrepareCityscapes, runPrepareVoc } from '../../src/commands/data.ts';
 import { openDataset, readSample } from '../../src/data/index.ts';
 import { readLabelMap, readLabelPng } from '../../src/data/image-io.ts';
 import { writeCamvidLayout, writeCityscapesLayout, writeVocLayout, type Frame } from '../helpers/layouts.ts';

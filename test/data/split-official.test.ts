@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { runSplit } from '../../src/data/commands.ts';
+import { runSplit } from '../../src/commands/data.ts';
 import { openDataset, resolveSplit } from '../../src/data/index.ts';
 import { readOfficialList } from '../../src/data/split-import.ts';
 import { needsShared, sharedPath } from '../helpers/shared.ts';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { runSplit } from '../../src/data/commands.ts';
+import { runSplit } from '../../src/commands/data.ts';
 import { openDataset, resolveSplit } from '../../src/data/index.ts';
 import { readDatasetMeta } from '../../src/data/format.ts';
 import { officialLineToId } from '../../src/data/split-import.ts';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { runSynthetic } from '../../src/data/commands.ts';
+import { runSynthetic } from '../../src/commands/data.ts';
 import { openDataset, readSample } from '../../src/data/index.ts';
 import { syntheticSample } from '../../src/data/synthetic.ts';
 import { quiet, tempDir } from './helpers.ts';

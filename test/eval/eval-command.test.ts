@@ -10,7 +10,8 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { useTestBackend } from '../helpers/backend.ts';
 import { memoryIo } from '../helpers/io.ts';
-import { runEval, chooseProtocol } from '../../src/commands/eval.ts';
+import { runEval } from '../../src/commands/eval.ts';
+import { chooseProtocol } from '../../src/eval/protocol.ts';
 import { defaultEvalSources, evalDefaultsFromConfig, type EvalData, type EvalDefaults, type EvalSources } from '../../src/eval/sources.ts';
 import type { EvalSample } from '../../src/eval/evaluate.ts';
 import { savePrediction, type Rgb } from '../../src/eval/save-pred.ts';
@@ -189,8 +190,8 @@ test('protocol: flags beat the checkpoint config, which beats whole; center-crop
   const defaults = evalDefaultsFromConfig({ eval: { mode: 'sliding', stride: 3, flip: true, absent_as_zero: true }, data: { crop: 5 } });
   assert.deepEqual(defaults, { mode: 'sliding', crop: 5, stride: 3, sizeDivisor: undefined, scales: undefined, flip: true, absentAsZero: true });
   assert.deepEqual(evalDefaultsFromConfig('garbage'), evalDefaultsFromConfig({}));
-  assert.equal(chooseProtocol({}, { checkpoint: 'c' }).mode, 'whole');
-  const p = chooseProtocol(defaults, { checkpoint: 'c', mode: 'center-crop', crop: 2 });
+  assert.equal(chooseProtocol({}, {}).mode, 'whole');
+  const p = chooseProtocol(defaults, { mode: 'center-crop', crop: 2 });
   assert.deepEqual(p, { mode: 'center-crop', crop: 2, stride: 3, sizeDivisor: undefined, scales: undefined, flip: true });
 
   const r = await runEval({ checkpoint: path.join(tmp(), 'c.bin'), mode: 'center-crop', crop: 2, limit: 1 }, memoryIo(), fakeSources(newState()));

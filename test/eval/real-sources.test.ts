@@ -11,7 +11,7 @@ import { useTestBackend } from '../helpers/backend.ts';
 import { memoryIo } from '../helpers/io.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { buildSegNet, modelConfigSchema, type SegNet } from '../../src/models/index.ts';
-import { saveCheckpoint } from '../../src/io/checkpoint.ts';
+import { saveCheckpoint } from '../../src/models/checkpoint.ts';
 import { encodePng, decodePng } from '../../src/data/png.ts';
 import { runEval } from '../../src/commands/eval.ts';
 import { evaluate } from '../../src/eval/evaluate.ts';

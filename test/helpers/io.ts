@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { Io } from '../../src/cli/context.ts';
+import type { Io } from '../../src/output.ts';
 import { run } from '../../src/cli/main.ts';
 
 /** An Io that records lines, for in-process CLI tests. */

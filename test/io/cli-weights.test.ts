@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { useTestBackend } from '../helpers/backend.ts';
 import { memoryIo } from '../helpers/io.ts';
 import { run } from '../../src/cli/main.ts';
-import { saveCheckpoint } from '../../src/io/checkpoint.ts';
+import { saveCheckpoint } from '../../src/models/checkpoint.ts';
 import { readSafetensors } from '../../src/io/safetensors.ts';
 import { modelConfig, type SegNet } from '../../src/models/index.ts';
 

@@ -6,7 +6,7 @@ import { cps, cpsTargets, crossLoss } from '../../src/methods/cps.ts';
 import { crossEntropy, upsampleLogits } from '../../src/losses/ce.ts';
 import { drawCpsMasks, mixNhwc } from '../../src/methods/shared/mix.ts';
 import { Rng } from '../../src/util/rng.ts';
-import { disposeBatch, fakeBatch, fakeCtx, fakeInit, values } from './semi-fakes.ts';
+import { disposeBatch, fakeBatch, fakeCtx, fakeInit, values, disposeNets } from './semi-fakes.ts';
 
 const C = 3;
 const near = (a: number, b: number, tol = 1e-5) => assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${a} vs ${b}`);
@@ -37,16 +37,16 @@ describe('CPS', () => {
     const rng = new Rng(1);
     const zero = tf.zeros([2, 8, 8]) as tf.Tensor3D;
     const one = tf.ones([2, 8, 8]) as tf.Tensor3D;
-    const [a0, b0] = cpsTargets(st, u0, u1, zero, { rng });
-    const [a1, b1] = cpsTargets(st, u0, u1, one, { rng });
-    assert.deepEqual(values(a0), argmaxOf(st.left.forward(u0, { training: false }).logits));
-    assert.deepEqual(values(b0), argmaxOf(st.right.forward(u0, { training: false }).logits));
-    assert.deepEqual(values(a1), argmaxOf(st.left.forward(u1, { training: false }).logits));
-    assert.deepEqual(values(b1), argmaxOf(st.right.forward(u1, { training: false }).logits));
+    const [a0, b0] = cpsTargets(st.nets, u0, u1, zero, { rng });
+    const [a1, b1] = cpsTargets(st.nets, u0, u1, one, { rng });
+    assert.deepEqual(values(a0), argmaxOf(st.nets.left.forward(u0, { training: false }).logits));
+    assert.deepEqual(values(b0), argmaxOf(st.nets.right.forward(u0, { training: false }).logits));
+    assert.deepEqual(values(a1), argmaxOf(st.nets.left.forward(u1, { training: false }).logits));
+    assert.deepEqual(values(b1), argmaxOf(st.nets.right.forward(u1, { training: false }).logits));
     // the two branches start different, so their labels differ somewhere
     assert.notDeepEqual(values(a0), values(b0));
     disposeBatch(b);
-    cps.dispose(st);
+    disposeNets(cps, st);
   });
 
   it('one step: sup on both branches + cps_weight × cross term on the mixed image; both nets updated', async () => {
@@ -57,21 +57,21 @@ describe('CPS', () => {
     const m = drawCpsMasks(new Rng(1000), 2, 8, 8, [0.25, 0.5], 3);
     assert.ok(values(m).some((v) => v === 1) && values(m).some((v) => v === 0));
     const mixed = mixNhwc(b.unlabeled!.x, b.unlabeledMix!.x, m);
-    const [pl, pr] = cpsTargets(st, b.unlabeled!.x, b.unlabeledMix!.x, m, { rng: new Rng(0) });
-    const left = st.left.forward(mixed, { training: true }).logits;
-    const right = st.right.forward(mixed, { training: true }).logits;
+    const [pl, pr] = cpsTargets(st.nets, b.unlabeled!.x, b.unlabeledMix!.x, m, { rng: new Rng(0) });
+    const left = st.nets.left.forward(mixed, { training: true }).logits;
+    const right = st.nets.right.forward(mixed, { training: true }).logits;
     const wantCross = crossLoss(left, right, pl, pr).dataSync()[0]!;
-    const before = [values(st.left.params()[0]!.variable), values(st.right.params()[0]!.variable)];
+    const before = [values(st.nets.left.params()[0]!.variable), values(st.nets.right.params()[0]!.variable)];
     cps.step(st, b, ctx);
     near(ctx.logs['loss_cps']!, wantCross);
     near(ctx.logs['loss']!, ctx.logs['loss_sup']! + 1.5 * wantCross);
-    assert.deepEqual(ctx.minimized, [[st.left, st.right]]);
-    assert.notDeepEqual(values(st.left.params()[0]!.variable), before[0]);
-    assert.notDeepEqual(values(st.right.params()[0]!.variable), before[1]);
+    assert.deepEqual(ctx.minimized, [[st.nets.left, st.nets.right]]);
+    assert.notDeepEqual(values(st.nets.left.params()[0]!.variable), before[0]);
+    assert.notDeepEqual(values(st.nets.right.params()[0]!.variable), before[1]);
     assert.deepEqual(Object.keys(cps.nets(st)), ['left', 'right']);
     assert.equal(cps.evalNet(st, 0).name, 'left');
     disposeBatch(b);
-    cps.dispose(st);
+    disposeNets(cps, st);
     ctx.sgd.dispose();
   });
 
@@ -90,7 +90,7 @@ describe('CPS', () => {
         assert.ok(Number.isFinite(ctx.logs['loss_cps']));
       }
       assert.equal(counts[3], counts[1], `tensor counts ${counts}`);
-      cps.dispose(st);
+      disposeNets(cps, st);
       ctx.sgd.dispose();
     });
   }

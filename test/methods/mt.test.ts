@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { useTestBackend } from '../helpers/backend.ts';
 import { mt } from '../../src/methods/mt.ts';
 import { softmaxMse } from '../../src/losses/consistency.ts';
-import { disposeBatch, fakeBatch, fakeCtx, fakeInit, values } from './semi-fakes.ts';
+import { disposeBatch, fakeBatch, fakeCtx, fakeInit, values, disposeNets } from './semi-fakes.ts';
 
 const C = 4;
 
@@ -27,23 +27,23 @@ describe('Mean Teacher', () => {
   it('the teacher starts as the student and takes the EMA (parameters only) before the step', async () => {
     const init = fakeInit(C);
     const st = await mt.init(init, mt.configSchema.parse({}));
-    assert.deepEqual(values(st.teacher.params()[0]!.variable), values(st.student.params()[0]!.variable));
+    assert.deepEqual(values(st.nets.teacher.params()[0]!.variable), values(st.nets.student.params()[0]!.variable));
     // make them differ, then check t ← 0.99 t + 0.01 s with s taken before the student's update
-    st.student.params()[0]!.variable.assign(tf.onesLike(st.student.params()[0]!.variable));
-    const t0 = values(st.teacher.params()[0]!.variable);
-    const bufBefore = values(st.teacher.params()[2]!.variable);
+    st.nets.student.params()[0]!.variable.assign(tf.onesLike(st.nets.student.params()[0]!.variable));
+    const t0 = values(st.nets.teacher.params()[0]!.variable);
+    const bufBefore = values(st.nets.teacher.params()[2]!.variable);
     const batch = fakeBatch(3, { c: C });
     const ctx = fakeCtx();
     mt.step(st, batch, ctx);
-    const t1 = values(st.teacher.params()[0]!.variable);
+    const t1 = values(st.nets.teacher.params()[0]!.variable);
     t1.forEach((v, i) => assert.ok(Math.abs(v - (0.99 * t0[i]! + 0.01)) < 1e-6));
     // its BN buffer moved only through its own train-mode forward, not toward the student's
-    assert.notDeepEqual(values(st.teacher.params()[2]!.variable), bufBefore);
-    assert.deepEqual(ctx.minimized, [[st.student]]);
+    assert.notDeepEqual(values(st.nets.teacher.params()[2]!.variable), bufBefore);
+    assert.deepEqual(ctx.minimized, [[st.nets.student]]);
     assert.ok(ctx.logs['loss_cons']! > 0 && ctx.logs['loss_sup']! > 0);
     assert.ok(Math.abs(ctx.logs['loss']! - (ctx.logs['loss_sup']! + 100 * ctx.logs['loss_cons']!)) < 1e-4);
     disposeBatch(batch);
-    mt.dispose(st);
+    disposeNets(mt, st);
     ctx.sgd.dispose();
   });
 
@@ -53,11 +53,11 @@ describe('Mean Teacher', () => {
       const batch = fakeBatch(5, { c: C });
       const ctx = fakeCtx();
       // a teacher different from the student, so the consistency term has a gradient
-      st.teacher.params()[0]!.variable.assign(tf.neg(st.teacher.params()[0]!.variable));
+      st.nets.teacher.params()[0]!.variable.assign(tf.neg(st.nets.teacher.params()[0]!.variable));
       mt.step(st, batch, ctx);
-      const out = values(st.student.params()[0]!.variable);
+      const out = values(st.nets.student.params()[0]!.variable);
       disposeBatch(batch);
-      mt.dispose(st);
+      disposeNets(mt, st);
       ctx.sgd.dispose();
       return out;
     };
@@ -79,7 +79,7 @@ describe('Mean Teacher', () => {
       counts.push(tf.memory().numTensors);
     }
     assert.equal(counts[3], counts[1], `tensor counts ${counts}`);
-    mt.dispose(st);
+    disposeNets(mt, st);
     ctx.sgd.dispose();
   });
 });

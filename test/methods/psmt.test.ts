@@ -7,7 +7,7 @@ import { pseudoCrossEntropy } from '../../src/losses/consistency.ts';
 import { drawPsmtMasks } from '../../src/methods/shared/mix.ts';
 import { cosineRampup } from '../../src/methods/shared/ramps.ts';
 import { Rng } from '../../src/util/rng.ts';
-import { disposeBatch, fakeBatch, fakeCtx, fakeInit, values, type FakeNet } from './semi-fakes.ts';
+import { disposeBatch, fakeBatch, fakeCtx, fakeInit, values, type FakeNet, disposeNets } from './semi-fakes.ts';
 
 const C = 4;
 const close = (a: number[], b: number[], tol = 1e-5) => a.forEach((v, i) => assert.ok(Math.abs(v - b[i]!) <= tol, `${i}: ${v} vs ${b[i]}`));
@@ -28,12 +28,12 @@ describe('PS-MT', () => {
     assert.deepEqual([0, 1, 2, 3].map(currentTeacher), [1, 2, 1, 2]);
     const st = await psmt.init(fakeInit(C), psmt.configSchema.parse({ top_k: 2, gamma: 0.3 }));
     const u = tf.randomNormal([1, 4, 4, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
-    const up = (n: typeof st.teacher1) => tf.image.resizeBilinear(n.forward(u, { training: false }).logits, [4, 4], true);
-    const t1 = up(st.teacher1);
-    const t2 = up(st.teacher2);
-    close(values(teacherTarget(st, u, 1, new Rng(0))), values(tf.add(tf.mul(t1, 0.3), tf.mul(assistLogits(t1, t2, 2), 0.7))));
-    close(values(teacherTarget(st, u, 2, new Rng(0))), values(tf.add(tf.mul(assistLogits(t2, t1, 2), 0.3), tf.mul(t2, 0.7))));
-    psmt.dispose(st);
+    const up = (n: typeof st.nets.teacher1) => tf.image.resizeBilinear(n.forward(u, { training: false }).logits, [4, 4], true);
+    const t1 = up(st.nets.teacher1);
+    const t2 = up(st.nets.teacher2);
+    close(values(teacherTarget({ ...st.nets, cfg: st.cfg }, u, 1, new Rng(0))), values(tf.add(tf.mul(t1, 0.3), tf.mul(assistLogits(t1, t2, 2), 0.7))));
+    close(values(teacherTarget({ ...st.nets, cfg: st.cfg }, u, 2, new Rng(0))), values(tf.add(tf.mul(assistLogits(t2, t1, 2), 0.3), tf.mul(t2, 0.7))));
+    disposeNets(psmt, st);
   });
 
   it('semi CE: CE against the target argmax, weighted by its confidence, mean over pixels with conf ≥ threshold', () => {
@@ -68,40 +68,40 @@ describe('PS-MT', () => {
     const warm = fakeCtx(0, { itersPerEpoch: 2 });
     const b0 = fakeBatch(1, { c: C, strong: 1, labeledStrong: true });
     psmt.step(st, b0, warm);
-    assert.deepEqual(warm.minimized, [[st.student, st.teacher1, st.teacher2]]);
+    assert.deepEqual(warm.minimized, [[st.nets.student, st.nets.teacher1, st.nets.teacher2]]);
     // iteration 2 = epoch 1 (1-based 2: teacher 2)
     const semi = fakeCtx(2, { itersPerEpoch: 2 });
     const b1 = fakeBatch(2, { c: C, strong: 1, labeledStrong: true });
-    const t1Before = values(st.teacher1.params()[0]!.variable);
-    const t2Before = st.teacher2.params().map((p) => values(p.variable));
+    const t1Before = values(st.nets.teacher1.params()[0]!.variable);
+    const t2Before = st.nets.teacher2.params().map((p) => values(p.variable));
     psmt.step(st, b1, semi);
-    assert.deepEqual(semi.minimized, [[st.student]]);
-    assert.deepEqual(values(st.teacher1.params()[0]!.variable), t1Before);
-    st.teacher2.params().forEach((p, j) => {
-      const s = values(st.student.params()[j]!.variable);
+    assert.deepEqual(semi.minimized, [[st.nets.student]]);
+    assert.deepEqual(values(st.nets.teacher1.params()[0]!.variable), t1Before);
+    st.nets.teacher2.params().forEach((p, j) => {
+      const s = values(st.nets.student.params()[j]!.variable);
       close(values(p.variable), t2Before[j]!.map((v, i) => 0.996 * v + 0.004 * s[i]!));
     });
-    assert.ok((st.teacher1 as FakeNet).calls.slice(1).every((c) => !c.training));
+    assert.ok((st.nets.teacher1 as FakeNet).calls.slice(1).every((c) => !c.training));
     assert.equal(semi.logs['unsup_weight'], 0); // first semi iteration: the ramp starts at 0
     assert.ok(semi.logs['loss_unsup']! > 0);
     [warm, semi].forEach((c) => c.sgd.dispose());
     disposeBatch(b0);
     disposeBatch(b1);
-    psmt.dispose(st);
+    disposeNets(psmt, st);
   });
 
   it('evaluates the average of both teachers and runs without leaking tensors', async () => {
     const st = await psmt.init(fakeInit(C), psmt.configSchema.parse({ warm_up_epochs: 1 }));
     // all three start as one network (an EMA of unrelated random networks is no network at all)
     const u0 = tf.randomNormal([1, 4, 4, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
-    for (const t of [st.teacher1, st.teacher2]) close(values(t.forward(u0, { training: false }).logits), values(st.student.forward(u0, { training: false }).logits));
+    for (const t of [st.nets.teacher1, st.nets.teacher2]) close(values(t.forward(u0, { training: false }).logits), values(st.nets.student.forward(u0, { training: false }).logits));
     u0.dispose();
     // teachers that differ, so that the average is not any one of them
-    for (const p of st.teacher2.params()) p.variable.assign(tf.tidy(() => tf.add(p.variable, tf.randomNormal(p.variable.shape, 0, 0.5, 'float32', 3))));
+    for (const p of st.nets.teacher2.params()) p.variable.assign(tf.tidy(() => tf.add(p.variable, tf.randomNormal(p.variable.shape, 0, 0.5, 'float32', 3))));
     const { name, net } = psmt.evalNet(st, 3);
     assert.equal(name, 'teacher1+teacher2');
     const u = tf.randomNormal([1, 4, 4, 3], 0, 1, 'float32', 9) as tf.Tensor4D;
-    const mean = tf.div(tf.add(st.teacher1.forward(u, { training: false }).logits, st.teacher2.forward(u, { training: false }).logits), 2);
+    const mean = tf.div(tf.add(st.nets.teacher1.forward(u, { training: false }).logits, st.nets.teacher2.forward(u, { training: false }).logits), 2);
     close(values(net.forward(u, { training: false }).logits), values(mean));
     assert.deepEqual(Object.keys(psmt.nets(st)), ['student', 'teacher1', 'teacher2']);
     tf.dispose([u, mean]);
@@ -114,7 +114,7 @@ describe('PS-MT', () => {
       counts.push(tf.memory().numTensors);
     }
     assert.equal(counts[4], counts[2], `tensor counts ${counts}`);
-    psmt.dispose(st);
+    disposeNets(psmt, st);
     ctx.sgd.dispose();
   });
 });

@@ -4,7 +4,8 @@ import { Rng } from '../../src/util/rng.ts';
 import { Sgd } from '../../src/train/optimizer.ts';
 import type { ForwardOptions, ModelConfig, ParamInfo, SegNet, SegOutputs } from '../../src/models/index.ts';
 import type { MethodInit, StepContext, TensorBatch, TrainBatch } from '../../src/methods/types.ts';
-import type { ExperimentConfig } from '../../src/config/schema.ts';
+import { lossSchema } from '../../src/losses/supervised.ts';
+import { makeStepContext } from '../../src/train/step-context.ts';
 
 export interface FakeNet extends SegNet {
   /** the options of every forward, in order */
@@ -53,7 +54,8 @@ export function fakeNet(seed: number, numClasses: number): FakeNet {
 export function fakeInit(numClasses: number, seed = 1): MethodInit & { built: FakeNet[] } {
   const built: FakeNet[] = [];
   return {
-    cfg: { train: { loss: { type: 'ce', ohem_thresh: 0.7, ohem_min_kept: 100000, aux_weight: 0.4 } } } as unknown as ExperimentConfig,
+    model: {} as unknown as ModelConfig,
+    source: 'test.yaml',
     numClasses,
     rng: new Rng(seed),
     built,
@@ -74,6 +76,7 @@ export interface FakeCtx extends StepContext {
   minimized: SegNet[][];
 }
 
+/** The trainer's own step context (CE loss), with networks named as they first reach minimize. */
 export function fakeCtx(iteration = 0, opts: { itersPerEpoch?: number; totalEpochs?: number; lr?: number } = {}): FakeCtx {
   const ipe = opts.itersPerEpoch ?? 10;
   const epochs = opts.totalEpochs ?? 10;
@@ -81,23 +84,20 @@ export function fakeCtx(iteration = 0, opts: { itersPerEpoch?: number; totalEpoc
   const logs: Record<string, number> = {};
   const minimized: SegNet[][] = [];
   const ids = new Map<SegNet, string>();
+  const netName = (n: SegNet) => {
+    if (!ids.has(n)) ids.set(n, `net${netCounter++}`);
+    return ids.get(n)!;
+  };
+  const schedule = { epochs, itersPerEpoch: ipe, totalIters: ipe * epochs };
+  const ctx = makeStepContext({ loss: lossSchema.parse({}), schedule, iteration, lr: opts.lr ?? 0.01, rng: new Rng(1000 + iteration), sgd, netName, logs });
   return {
-    iteration,
-    epoch: Math.floor(iteration / ipe),
-    totalEpochs: epochs,
-    itersPerEpoch: ipe,
-    totalIters: ipe * epochs,
-    rng: new Rng(1000 + iteration),
+    ...ctx,
     logs,
     sgd,
     minimized,
-    minimize(loss, nets) {
+    minimize(objective, nets) {
       minimized.push(nets);
-      for (const n of nets) if (!ids.has(n)) ids.set(n, `net${netCounter++}`);
-      return sgd.minimize(loss, nets.map((n) => [ids.get(n)!, n]), opts.lr ?? 0.01);
-    },
-    log(name, value) {
-      logs[name] = value;
+      ctx.minimize(objective, nets);
     },
   };
 }
@@ -144,4 +144,9 @@ export function tensorCounts(run: (it: number) => void, steps: number): number[]
 
 export function values(t: tf.Tensor): number[] {
   return Array.from(t.dataSync());
+}
+
+/** What the trainer does at the end of a run: dispose every network the method lists. */
+export function disposeNets<S>(method: { nets(state: S): Record<string, SegNet> }, state: S): void {
+  for (const net of Object.values(method.nets(state))) net.dispose();
 }

@@ -4,10 +4,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { useTestBackend } from '../helpers/backend.ts';
 import { installKernels } from '../../src/backend/kernels/index.ts';
 import { modelConfig, type ParamInfo, type SegNet, type SegOutputs, type ForwardOptions } from '../../src/models/index.ts';
-import { lossSchema, type ExperimentConfig } from '../../src/config/schema.ts';
+import { lossSchema } from '../../src/losses/supervised.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { Sgd } from '../../src/train/optimizer.ts';
-import type { StepContext, TrainBatch } from '../../src/methods/types.ts';
+import type { TrainBatch } from '../../src/methods/types.ts';
+import { makeStepContext, netNamer } from '../../src/train/step-context.ts';
+import { disposeNets } from './semi-fakes.ts';
 import { u2pl } from '../../src/methods/u2pl.ts';
 import { u2plConfigSchema, emaDecayAt, alphaAt, type U2plConfig } from '../../src/methods/u2pl/config.ts';
 import { pseudoLabelAndMix, type U2plState } from '../../src/methods/u2pl/step.ts';
@@ -45,9 +47,6 @@ function fakeSegNet(seed: number, repDim = 8, width = 8): SegNet {
   };
 }
 
-function fakeCfg(): ExperimentConfig {
-  return { model: modelConfig({ rep_dim: 8 }), train: { loss: lossSchema.parse({}) }, source: 'test.yaml' } as unknown as ExperimentConfig;
-}
 
 /** Images whose class is readable from colour, so the nets have something to fit. */
 function batchPart(rng: Rng, n: number, boxes: boolean): { x: tf.Tensor4D; y: tf.Tensor3D; strong: tf.Tensor4D[]; boxes: tf.Tensor3D[] } {
@@ -76,7 +75,7 @@ interface Harness {
 async function harness(c: U2plConfig, seed = 1): Promise<Harness> {
   const rng = new Rng(seed);
   let k = 0;
-  const state = await u2pl.init({ cfg: fakeCfg(), numClasses: C, rng, buildNet: async () => fakeSegNet(seed * 10 + k++) }, c);
+  const state = await u2pl.init({ model: modelConfig({ rep_dim: 8 }), source: 'test.yaml', numClasses: C, rng, buildNet: async () => fakeSegNet(seed * 10 + k++) }, c);
   const sgd = new Sgd({ momentum: 0.9, weightDecay: 1e-4, headLrMult: 10 });
   const logs: Record<string, number>[] = [];
   const nets = Object.entries(u2pl.nets(state));
@@ -88,16 +87,8 @@ async function harness(c: U2plConfig, seed = 1): Promise<Harness> {
       const data = new Rng(seed * 1000 + it);
       const batch: TrainBatch = { labeled: batchPart(data, 2, false), unlabeled: batchPart(data, 2, true) };
       const log: Record<string, number> = {};
-      const ctx: StepContext = {
-        iteration: it,
-        epoch: Math.floor(it / itersPerEpoch),
-        totalEpochs,
-        itersPerEpoch,
-        totalIters: itersPerEpoch * totalEpochs,
-        rng: new Rng(seed * 7777 + it),
-        minimize: (loss, ns) => sgd.minimize(loss, ns.map((n) => [nets.find(([, m]) => m === n)![0], n]), 0.01),
-        log: (name, v) => (log[name] = v),
-      };
+      const schedule = { epochs: totalEpochs, itersPerEpoch, totalIters: itersPerEpoch * totalEpochs };
+      const ctx = makeStepContext({ loss: lossSchema.parse({}), schedule, iteration: it, lr: 0.01, rng: new Rng(seed * 7777 + it), sgd, netName: netNamer(nets), logs: log });
       try {
         u2pl.step(state, batch, ctx);
       } finally {
@@ -131,10 +122,10 @@ describe('U2PL method', () => {
       assert.ok(bank.bytes() <= bank.maxBytes());
       if (it === 10) {
         // first step of epoch sup_only_epoch: decay 0, the teacher is the student (parameters only)
-        const t = values(h.state.teacher, true).flat();
-        const st = values(h.state.student, true).flat();
+        const t = values(h.state.nets.teacher, true).flat();
+        const st = values(h.state.nets.student, true).flat();
         assert.ok(t.every((v, i) => Math.abs(v - st[i]!) <= 1e-6), 'teacher = student (parameters)');
-        assert.notDeepEqual(values(h.state.teacher, false), values(h.state.student, false));
+        assert.notDeepEqual(values(h.state.nets.teacher, false), values(h.state.nets.student, false));
       }
     }
     const semi = h.logs.slice(10);
@@ -152,10 +143,10 @@ describe('U2PL method', () => {
     u2pl.loadExtra!(h2.state, saved);
     for (let k = 0; k < C; k++) assert.deepEqual(Array.from(h2.state.bank!.snapshot(k)), Array.from(h.state.bank!.snapshot(k)));
     tf.dispose([...saved.values()]);
-    u2pl.dispose(h2.state);
+    disposeNets(u2pl, h2.state);
     h2.sgd.dispose();
     } finally {
-      u2pl.dispose(h.state);
+      disposeNets(u2pl, h.state);
       h.sgd.dispose();
     }
   });
@@ -180,7 +171,7 @@ describe('U2PL method', () => {
         assert.ok(h.state.bank!.size(1) <= 2 * 4 * 4);
       }
       } finally {
-        u2pl.dispose(h.state);
+        disposeNets(u2pl, h.state);
         h.sgd.dispose();
       }
     }
@@ -194,7 +185,7 @@ describe('U2PL method', () => {
     for (let i = 0; i < 3; i++) for (let p = 0; p < 8 * CROP; p++) box[i * CROP * CROP + p] = 1; // top half
     const boxes = [tf.tensor3d(box, [3, CROP, CROP])];
     const y = tf.zeros([3, CROP, CROP], 'int32') as tf.Tensor3D;
-    const plain = tf.tidy(() => tf.argMax(h.state.teacher.forward(x, { training: false }).logits, -1));
+    const plain = tf.tidy(() => tf.argMax(h.state.nets.teacher.forward(x, { training: false }).logits, -1));
     const { x: mixed, pl } = pseudoLabelAndMix(h.state, { x, y, strong: [], boxes }, new Rng(3));
     const m = mixed.arraySync();
     for (let i = 0; i < 3; i++) {
@@ -204,7 +195,7 @@ describe('U2PL method', () => {
     assert.equal(pl.shape[1], CROP);
     plain.dispose();
     tf.dispose([x, y, mixed, pl, ...boxes]);
-    u2pl.dispose(h.state);
+    disposeNets(u2pl, h.state);
   });
 
   it('schedules: α_t, drop percent and EMA decay follow the released code', () => {

@@ -6,7 +6,7 @@ import { certaintyWeight, ucc } from '../../src/methods/ucc.ts';
 import { planCopyPaste, weightedPick } from '../../src/methods/shared/copy-paste.ts';
 import { crossEntropy } from '../../src/losses/ce.ts';
 import { Rng } from '../../src/util/rng.ts';
-import { disposeBatch, fakeBatch, fakeCtx, fakeInit, values } from './semi-fakes.ts';
+import { disposeBatch, fakeBatch, fakeCtx, fakeInit, values, disposeNets } from './semi-fakes.ts';
 
 const C = 3;
 const near = (a: number, b: number, tol = 1e-5) => assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${a} vs ${b}`);
@@ -38,17 +38,17 @@ describe('UCC', () => {
     const st = await ucc.init(fakeInit(C), cfg);
     const b = fakeBatch(3, { c: C, strong: 1 });
     const u = b.unlabeled!;
-    const labels = (net: typeof st.left) => tf.cast(tf.argMax(tf.image.resizeBilinear(net.forward(u.x, { training: false }).logits, [8, 8], true), -1), 'int32') as tf.Tensor3D;
+    const labels = (net: typeof st.nets.left) => tf.cast(tf.argMax(tf.image.resizeBilinear(net.forward(u.x, { training: false }).logits, [8, 8], true), -1), 'int32') as tf.Tensor3D;
     // fakeBatch marks the first row of each unlabeled crop as padding
     const valid = tf.cast(tf.notEqual(u.ignore!, 255), 'float32');
     const maskedCe = (pred: tf.Tensor4D, lab: tf.Tensor3D) => crossEntropy(pred, tf.where(tf.greater(valid, 0), lab, tf.fill(lab.shape, 255, 'int32')) as tf.Tensor3D).dataSync()[0]!;
-    const want = maskedCe(st.left.forward(u.strong[0]!, { training: false }).logits, labels(st.right)) + maskedCe(st.right.forward(u.strong[0]!, { training: false }).logits, labels(st.left));
+    const want = maskedCe(st.nets.left.forward(u.strong[0]!, { training: false }).logits, labels(st.nets.right)) + maskedCe(st.nets.right.forward(u.strong[0]!, { training: false }).logits, labels(st.nets.left));
     const ctx = fakeCtx();
     ucc.step(st, b, ctx);
     near(ctx.logs['loss_cross']!, want);
-    assert.deepEqual(ctx.minimized, [[st.left, st.right]]);
+    assert.deepEqual(ctx.minimized, [[st.nets.left, st.nets.right]]);
     disposeBatch(b);
-    ucc.dispose(st);
+    disposeNets(ucc, st);
     ctx.sgd.dispose();
   });
 
@@ -56,12 +56,12 @@ describe('UCC', () => {
     const cfg = ucc.configSchema.parse({ copy_paste: { p: 1, max_classes: C } });
     const st = await ucc.init(fakeInit(C), cfg);
     const b = fakeBatch(4, { c: C, strong: 1 });
-    const want = ['left', 'right'].map((k) => crossEntropy((k === 'left' ? st.left : st.right).forward(b.labeled.x, { training: false }).logits, b.labeled.y).dataSync()[0]!);
+    const want = ['left', 'right'].map((k) => crossEntropy((k === 'left' ? st.nets.left : st.nets.right).forward(b.labeled.x, { training: false }).logits, b.labeled.y).dataSync()[0]!);
     const ctx = fakeCtx();
     ucc.step(st, b, ctx);
     near(ctx.logs['loss_cross']!, want[0]! + want[1]!);
     disposeBatch(b);
-    ucc.dispose(st);
+    disposeNets(ucc, st);
     ctx.sgd.dispose();
   });
 
@@ -82,7 +82,7 @@ describe('UCC', () => {
     ucc.loadExtra!(other, extra);
     assert.deepEqual(Array.from(other.classConf), Array.from(st.classConf));
     tf.dispose([...extra.values()]);
-    [st, other].forEach((s) => ucc.dispose(s));
+    [st, other].forEach((s) => disposeNets(ucc, s));
     ctx.sgd.dispose();
   });
 });

@@ -2,11 +2,12 @@ import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { useTestBackend } from '../helpers/backend.ts';
-import { unimatch, unimatchTotal } from '../../src/methods/unimatch.ts';
+import { unimatch, unimatchTerms } from '../../src/methods/unimatch.ts';
+import { weightedSum } from '../../src/losses/terms.ts';
 import { fixmatch } from '../../src/methods/fixmatch.ts';
 import { pseudoCrossEntropy } from '../../src/losses/consistency.ts';
 import { mixTarget } from '../../src/methods/shared/fixmatch-core.ts';
-import { disposeBatch, fakeBatch, fakeCtx, fakeInit, values, type FakeNet } from './semi-fakes.ts';
+import { disposeBatch, fakeBatch, fakeCtx, fakeInit, values, type FakeNet, disposeNets } from './semi-fakes.ts';
 
 const C = 3;
 const near = (a: number, b: number, tol = 1e-5) => assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${a} vs ${b}`);
@@ -19,7 +20,7 @@ describe('UniMatch and FixMatch', () => {
   it('total = (L_x + 0.25 L_s1 + 0.25 L_s2 + 0.5 L_fp) / 2', () => {
     const w = unimatch.configSchema.parse({}).loss_weights;
     const s = (v: number) => tf.scalar(v);
-    near(unimatchTotal({ x: s(1), s1: s(2), s2: s(3), fp: s(4) }, w).dataSync()[0]!, (1 + 0.5 + 0.75 + 2) / 2);
+    near(weightedSum(unimatchTerms({ x: s(1), s1: s(2), s2: s(3), fp: s(4) }, w)).dataSync()[0]!, (1 + 0.5 + 0.75 + 2) / 2);
   });
 
   it('masked CE sums confident, non-padded pixels and divides by all non-padded pixels', () => {
@@ -48,7 +49,7 @@ describe('UniMatch and FixMatch', () => {
   it('UniMatch: eval-mode partner forward, feature-dropout weak forward, one strong forward on both views', async () => {
     const init = fakeInit(C);
     const st = await unimatch.init(init, unimatch.configSchema.parse({ conf_thresh: 0 }));
-    const net = st.net as FakeNet;
+    const net = st.nets.model as FakeNet;
     const b = fakeBatch(3, { c: C, strong: 2, mix: true });
     const ctx = fakeCtx();
     unimatch.step(st, b, ctx);
@@ -59,7 +60,7 @@ describe('UniMatch and FixMatch', () => {
     // threshold 0: every non-padded pixel is confident
     assert.equal(l['mask_ratio'], tf.mean(tf.cast(tf.notEqual(b.unlabeled!.ignore!, 255), 'float32')).dataSync()[0]);
     disposeBatch(b);
-    unimatch.dispose(st);
+    disposeNets(unimatch, st);
     ctx.sgd.dispose();
   });
 
@@ -72,7 +73,7 @@ describe('UniMatch and FixMatch', () => {
     assert.equal(ctx.logs['loss_fp'], 0);
     near(ctx.logs['loss']!, ctx.logs['loss_x']! / 2);
     disposeBatch(b);
-    unimatch.dispose(st);
+    disposeNets(unimatch, st);
     ctx.sgd.dispose();
   });
 
@@ -83,11 +84,11 @@ describe('UniMatch and FixMatch', () => {
     const b = fakeBatch(5, { c: C, strong: 1, mix: true });
     const ctx = fakeCtx();
     fixmatch.step(st, b, ctx);
-    assert.ok((st.net as FakeNet).calls.every((o) => o.featureDropout === undefined));
+    assert.ok((st.nets.model as FakeNet).calls.every((o) => o.featureDropout === undefined));
     assert.ok(ctx.logs['loss_s']! > 0);
     near(ctx.logs['loss']!, (ctx.logs['loss_x']! + ctx.logs['loss_s']!) / 2);
     disposeBatch(b);
-    fixmatch.dispose(st);
+    disposeNets(fixmatch, st);
     ctx.sgd.dispose();
   });
 
@@ -104,7 +105,7 @@ describe('UniMatch and FixMatch', () => {
         counts.push(tf.memory().numTensors);
       }
       assert.equal(counts[3], counts[1], `tensor counts ${counts}`);
-      m.dispose(st);
+      disposeNets(m, st);
       ctx.sgd.dispose();
     });
   }

@@ -10,7 +10,7 @@ import { VERSION } from '../../src/version.ts';
 import { buildSegNet, modelConfig, type SegNet } from '../../src/models/index.ts';
 import {
   CHECKPOINT_FORMAT, checkpointTensor, loadNetFromCheckpoint, readCheckpoint, restoreNet, saveCheckpoint, type CheckpointMeta,
-} from '../../src/io/checkpoint.ts';
+} from '../../src/models/checkpoint.ts';
 import { writeSafetensors } from '../../src/io/safetensors.ts';
 
 await useTestBackend();

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { loadConfig } from '../../src/config/load.ts';
 import { modelConfig, modelCost } from '../../src/models/index.ts';
 import { modelCostDetailed } from '../../src/models/cost.ts';
-import { parseInputSize } from '../../src/models/cost-report.ts';
+import { parseInputSize } from '../../src/commands/info.ts';
 import { run } from '../../src/cli/main.ts';
 import { memoryIo } from '../helpers/io.ts';
 import { REPO_ROOT } from '../helpers/shared.ts';

@@ -14,7 +14,7 @@ import { buildResNet } from '../../src/models/backbones/resnet.ts';
 import { ParamStore } from '../../src/models/nn/params.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { applyWeights, loadPretrained, planWeights, readWeightsFile, torchStateDict, type ParamSlot } from '../../src/models/pretrained.ts';
-import { convertWeights } from '../../src/io/convert-weights.ts';
+import { convertWeights } from '../../src/commands/convert-weights.ts';
 import { writeSafetensors } from '../../src/io/safetensors.ts';
 
 await useTestBackend();

@@ -22,9 +22,9 @@ const NUM_CLASSES = 4;
 
 type MemIo = ReturnType<typeof memoryIo>;
 
-async function cli(argv: string[], io: MemIo = memoryIo()): Promise<MemIo> {
+async function cli(argv: string[], io: MemIo = memoryIo(), exitCode = 0): Promise<MemIo> {
   const code = await run(['--backend', 'wasm', ...argv], io);
-  assert.equal(code, 0, `sssseg ${argv.join(' ')} failed:\n${io.stderr.join('\n')}`);
+  assert.equal(code, exitCode, `sssseg ${argv.join(' ')} exited ${code}:\n${io.stderr.join('\n')}`);
   return io;
 }
 
@@ -104,7 +104,8 @@ test('--from-stage 5, SIGINT in the last re-training, the same command again: sa
     if (/^stage 5\/6 pseudo-unreliable…/.test(line)) removed.push(...lines(stpp, 'unreliable.txt').filter((id) => !existsSync(path.join(stpp, 'pseudo', `${id}.png`))));
     watch(line);
   };
-  await cli([...stppArgs, '--from-stage', '5'], io);
+  // an interrupted run is not a success: 128 + SIGINT
+  await cli([...stppArgs, '--from-stage', '5'], io, 130);
   assert.ok(sent);
   assert.deepEqual(removed, lines(stpp, 'unreliable.txt'));
   assert.match(io.stderr.join('\n'), /interrupted in stage 6/);

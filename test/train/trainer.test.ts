@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { run } from '../../src/cli/main.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { openDataset, readSample, resolveSplit } from '../../src/data/index.ts';
-import { readCheckpoint } from '../../src/io/checkpoint.ts';
+import { readCheckpoint } from '../../src/models/checkpoint.ts';
 import { train } from '../../src/train/trainer.ts';
 import { initBackend } from '../../src/backend/index.ts';
 import { useTestBackend } from '../helpers/backend.ts';
@@ -62,7 +62,7 @@ test('an interrupted run resumed with --resume ends with the same weights as an 
   const cfg = await loadConfig(config, ['train.iterations=10', 'train.checkpoint_every=0', 'train.val_every_epochs=0']);
   const ds = await openDataset(data);
   const split = await resolveSplit(ds, '1/4');
-  const base = { cfg, data: ds, split, force: true, io: memoryIo(), backend };
+  const base = { cfg, data: ds, split, force: true, io: memoryIo(), backend: backend.name };
   const before = tf.memory().numTensors;
   await train({ ...base, outDir: path.join(tmp, 'straight'), resume: false });
   assert.equal(tf.memory().numTensors, before, 'tensors leaked by a training run');
@@ -75,3 +75,30 @@ test('an interrupted run resumed with --resume ends with the same weights as an 
   assert.deepEqual([...a.tensors.keys()].sort(), [...b.tensors.keys()].sort());
   for (const [name, t] of a.tensors) assert.deepEqual(b.tensors.get(name)!.data, t.data, name);
 });
+
+for (const [signal, exitCode] of [['SIGTERM', 143], ['SIGUSR1', 138]] as const) {
+  test(`${signal} (a scheduler's warning) writes last.bin, exits ${exitCode}, and --resume finishes the run`, async () => {
+    const runDir = path.join(tmp, `signal-${signal}`);
+    const io = memoryIo();
+    const err = io.err;
+    let sent = false;
+    io.err = (line) => {
+      err(line);
+      // the reporter's first progress line: the run is inside its loop
+      if (!sent && /^sup \d+\/40/.test(line)) {
+        sent = true;
+        process.emit(signal);
+      }
+    };
+    const args = ['--backend', 'wasm', 'train-sup', '--config', config, '--data', data, '--split', '1/4', '--set', 'train.iterations=40', '--set', 'train.checkpoint_every=0'];
+    assert.equal(await run([...args, '--out', runDir], io), exitCode);
+    assert.ok(sent);
+    const stopped = await readCheckpoint(path.join(runDir, 'last.bin'));
+    assert.ok(stopped.meta.iteration > 0 && stopped.meta.iteration < 40, `stopped at ${stopped.meta.iteration}`);
+    assert.ok(!existsSync(path.join(runDir, 'results.json')));
+    assert.equal(process.listenerCount(signal), 0, 'the run removed its signal handler');
+    await cliOk('train-sup', '--resume', runDir, '--data', data, '--split', '1/4');
+    assert.equal((await readCheckpoint(path.join(runDir, 'last.bin'))).meta.iteration, 40);
+    assert.ok(existsSync(path.join(runDir, 'results.json')));
+  });
+}

@@ -8,7 +8,7 @@
  * have the same structure, and only x and the filter are needed, so the tape keeps nothing else.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Shape4 } from './conv-backprop.ts';
+import type { Shape4 } from './conv-geometry.ts';
 
 /** One tap along one axis: the output rows [out, out + len) read input rows [inp, inp + len). */
 export interface TapSpan {

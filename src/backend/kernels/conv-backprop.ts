@@ -12,11 +12,12 @@ import {
   type ConvAxis,
   type InputGradPhase,
   type Pads,
+  type Shape4,
 } from './conv-geometry.ts';
 import { spaceToBatch } from './space-batch.ts';
 import { tapPlan, tapSumInputGrad } from './atrous-taps.ts';
 
-export type Shape4 = [number, number, number, number];
+export type { Shape4 } from './conv-geometry.ts';
 
 export interface ConvGeometry {
   strides: number | [number, number];

@@ -10,6 +10,9 @@ import type * as tf from '@tensorflow/tfjs-core';
 type Conv2DInfo = tf.backend_util.Conv2DInfo;
 
 /** One spatial axis of a forward convolution. */
+/** NHWC (inputs) or HWIO (filters) */
+export type Shape4 = [number, number, number, number];
+
 export interface ConvAxis {
   inSize: number;
   outSize: number;

@@ -119,7 +119,7 @@ function wasmSlice(original: tf.KernelConfig): tf.KernelConfig {
     const x = args.inputs['x'] as tf.TensorInfo;
     const { begin, size } = args.attrs as unknown as tf.SliceAttrs;
     if (x.dtype === 'string' || !isHeapBackend(args.backend)) return original.kernelFunc(args);
-    const [b, z] = tf.slice_util.parseSliceParams(x as tf.Tensor, begin, size);
+    const [b, z] = tf.slice_util.parseSliceParams(x as tf.Tensor, begin, size) as [number[], number[]];
     // allocate first: a heap growth would detach views taken before it
     const out = args.backend.makeOutput(z, x.dtype);
     const dst = args.backend.typedArrayFromHeap(out);

@@ -48,7 +48,7 @@ export function maxPoolGradInto(x: Float32Array, dy: Float32Array, dx: Float32Ar
               }
             }
           }
-          if (at >= 0) dx[at] += dy[dyBase + c]!;
+          if (at >= 0) dx[at] = dx[at]! + dy[dyBase + c]!;
         }
       }
     }

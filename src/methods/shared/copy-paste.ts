@@ -69,8 +69,8 @@ export function updateClassConfidence(state: Float32Array, labels: ArrayLike<num
   for (let i = 0; i < labels.length; i++) {
     const k = labels[i]!;
     if (k >= 0 && k < c) {
-      sum[k] += conf[i]!;
-      count[k]++;
+      sum[k] = sum[k]! + conf[i]!;
+      count[k] = count[k]! + 1;
     }
   }
   for (let k = 0; k < c; k++) if (count[k]! > 0) state[k] = momentum * state[k]! + (1 - momentum) * (sum[k]! / count[k]!);

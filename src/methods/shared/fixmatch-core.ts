@@ -23,12 +23,9 @@ export function validOf(b: TensorBatch): tf.Tensor3D {
 }
 
 /** What both steps read first: the batch parts, their sizes and the partner's pseudo-labels (step 1). */
-export function stepInputs(method: string, net: SegNet, batch: TrainBatch, rng: Rng, views: number) {
-  const u = batch.unlabeled;
-  const mix = batch.unlabeledMix;
-  if (!u || !mix || u.strong.length < views || mix.strong.length < views) {
-    throw new Error(`${method}: needs ${views} strong view(s) of the unlabeled and the mix batch`);
-  }
+export function stepInputs(net: SegNet, batch: TrainBatch, rng: Rng) {
+  const u = batch.unlabeled!;
+  const mix = batch.unlabeledMix!;
   const { x, y } = batch.labeled;
   const [nu, h, w] = [u.x.shape[0], u.x.shape[1], u.x.shape[2]];
   return { x, y, u, mix, nl: x.shape[0], nu, h, w, partner: partnerTarget(net, mix, rng) };

@@ -1,25 +1,21 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { SegNet } from '../../models/index.ts';
-import type { TrainConfig } from '../../config/schema.ts';
-import type { StepContext, TensorBatch, TrainBatch } from '../types.ts';
+import type { LossTerms, StepContext, TensorBatch, TrainBatch } from '../types.ts';
 import type { Rng } from '../../util/rng.ts';
 import { SsssegError } from '../../errors.ts';
 import { upsampleLogits } from '../../losses/ce.ts';
-import { supervisedLoss } from '../../losses/supervised.ts';
 import { pixelEntropy } from '../../losses/entropy.ts';
 import { dropUnreliable, unsupLossFromDropped, type DropResult } from '../../losses/u2pl-unsup.ts';
 import { concatPixelMaps, entropyPartition, resizeNearest, selectContrastPixels } from '../../losses/u2pl-masks.ts';
-import { emaUpdate } from '../../train/ema.ts';
+import { emaUpdate } from '../../models/ema.ts';
 import { u2plBox, boxMask } from '../../data/transforms/cutmix.ts';
 import { alphaAt, emaDecayAt, type U2plConfig } from './config.ts';
 import { MemoryBank } from './memory-bank.ts';
 import { contrastLoss, disposePlan, prepareContrast, type ContrastPlan } from './contrastive.ts';
 
 export interface U2plState {
-  student: SegNet;
-  teacher: SegNet;
+  nets: { student: SegNet; teacher: SegNet };
   cfg: U2plConfig;
-  loss: TrainConfig['loss'];
   numClasses: number;
   /** null when the contrastive loss is off */
   bank: MemoryBank | null;
@@ -27,23 +23,23 @@ export interface U2plState {
 
 /** Epochs before `sup_only_epoch`: labeled CE on the student; the teacher only refreshes its BN statistics. */
 export function supOnlyStep(s: U2plState, batch: TrainBatch, ctx: StepContext): void {
+  const { student, teacher } = s.nets;
   const { x, y } = batch.labeled;
-  const loss = ctx.minimize(() => supervisedLoss(s.student.forward(x, { training: true, rng: ctx.rng }), y, s.loss), [s.student]);
+  ctx.minimize(() => ({ sup: ctx.supervised(student.forward(x, { training: true, rng: ctx.rng }), y) }), [student]);
   tf.tidy(() => {
-    s.teacher.forward(x, { training: true, rng: ctx.rng });
+    teacher.forward(x, { training: true, rng: ctx.rng });
   });
-  ctx.log('loss_sup', loss);
   ctx.log('loss_unsup', 0);
   ctx.log('loss_contra', 0);
 }
 
 /** One semi-supervised iteration (spec §1.3 steps 2–10). */
 export function semiStep(s: U2plState, batch: TrainBatch, ctx: StepContext): void {
-  const u = batch.unlabeled;
-  if (!u) throw new SsssegError('u2pl.noUnlabeled', 'U2PL needs an unlabeled batch (DataNeeds.unlabeled)');
+  const u = batch.unlabeled!;
+  const { student, teacher } = s.nets;
   const c = s.cfg;
   // the released code aliases the teacher to the student throughout this epoch (`.data =`)
-  if (ctx.epoch === c.sup_only_epoch) emaUpdate(s.teacher, s.student, 0, { buffers: false });
+  if (ctx.epoch === c.sup_only_epoch) emaUpdate(teacher, student, 0, { buffers: false });
   const { x: xl, y: yl } = batch.labeled;
   const nl = xl.shape[0];
   const [nu, H, W] = [u.x.shape[0], u.x.shape[1], u.x.shape[2]];
@@ -53,7 +49,7 @@ export function semiStep(s: U2plState, batch: TrainBatch, ctx: StepContext): voi
   const xAll = tf.concat([xl, xu]) as tf.Tensor4D;
   // teacher in train mode on the mixed batch: BN batch statistics (and dropout), no gradient
   const t = tf.tidy(() => {
-    const o = s.teacher.forward(xAll, { training: true, rng: ctx.rng });
+    const o = teacher.forward(xAll, { training: true, rng: ctx.rng });
     if (c.contrastive.enabled && !o.rep) throw new SsssegError('u2pl.noRep', 'the model has no representation head (model.rep_dim)');
     const entropy = pixelEntropy(upsampleLogits(tf.slice(o.logits, [nl, 0, 0, 0], [nu, -1, -1, -1]), H, W));
     return { entropy, prob: tf.softmax(o.logits, -1) as tf.Tensor4D, rep: o.rep };
@@ -68,18 +64,13 @@ export function semiStep(s: U2plState, batch: TrainBatch, ctx: StepContext): voi
   tf.dispose([t.entropy, t.prob, t.rep ?? [], xu, pl]);
 
   const target = tf.tensor3d(drop.target, [nu, H, W], 'int32');
-  const parts = { sup: 0, unsup: 0, contra: 0 };
   try {
-    const total = ctx.minimize(() => studentLoss(s, xAll, yl, target, drop, plan, ctx.rng, parts), [s.student]);
-    ctx.log('loss', total);
+    ctx.minimize(() => studentLoss(s, ctx, xAll, yl, target, drop, plan), [student]);
   } finally {
     tf.dispose([xAll, target]);
     disposePlan(plan);
   }
-  emaUpdate(s.teacher, s.student, emaDecayAt(c, ctx.iteration, ctx.itersPerEpoch), { buffers: false });
-  ctx.log('loss_sup', parts.sup);
-  ctx.log('loss_unsup', parts.unsup);
-  ctx.log('loss_contra', parts.contra);
+  emaUpdate(teacher, student, emaDecayAt(c, ctx.iteration, ctx.itersPerEpoch), { buffers: false });
   ctx.log('kept_frac', drop.kept / Math.max(drop.kept + drop.dropped, 1));
   if (s.bank) ctx.log('membank_bytes', s.bank.bytes());
 }
@@ -91,7 +82,7 @@ export function semiStep(s: U2plState, batch: TrainBatch, ctx: StepContext): voi
  */
 export function pseudoLabelAndMix(s: U2plState, u: TensorBatch, rng: Rng): { x: tf.Tensor4D; pl: tf.Tensor3D } {
   const [n, H, W] = [u.x.shape[0], u.x.shape[1], u.x.shape[2]];
-  const pl = tf.tidy(() => tf.argMax(upsampleLogits(s.teacher.forward(u.x, { training: false }).logits, H, W), -1) as tf.Tensor3D);
+  const pl = tf.tidy(() => tf.argMax(upsampleLogits(s.nets.teacher.forward(u.x, { training: false }).logits, H, W), -1) as tf.Tensor3D);
   // the coin is drawn even when CutMix is off, so toggling it leaves later draws alone
   const mix = rng.next() < s.cfg.cutmix_p;
   if (!mix) return { x: tf.clone(u.x), pl };
@@ -158,27 +149,26 @@ function validMask(labels: Int32Array): Uint8Array {
   return m;
 }
 
-/** The student's loss on cat(labeled, mixed unlabeled): supervised + weighted unsup + weighted contrastive. */
+/**
+ * The student's loss on cat(labeled, mixed unlabeled): supervised + weighted unsup + weighted
+ * contrastive. The terms are logged weighted, as U2PL's own log prints them.
+ */
 function studentLoss(
   s: U2plState,
+  ctx: StepContext,
   xAll: tf.Tensor4D,
   yl: tf.Tensor3D,
   target: tf.Tensor3D,
   drop: DropResult,
   plan: ContrastPlan | null,
-  rng: Rng,
-  parts: { sup: number; unsup: number; contra: number },
-): tf.Scalar {
+): LossTerms {
   const c = s.cfg;
   const nl = yl.shape[0];
-  const o = s.student.forward(xAll, { training: true, rng });
+  const o = s.nets.student.forward(xAll, { training: true, rng: ctx.rng });
   const head = (t: tf.Tensor4D, from: number, size: number) => tf.slice(t, [from, 0, 0, 0], [size, -1, -1, -1]);
   const nu = xAll.shape[0] - nl;
-  const sup = supervisedLoss({ logits: head(o.logits, 0, nl), aux: o.aux ? head(o.aux, 0, nl) : undefined }, yl, s.loss);
-  const unsup = tf.mul(unsupLossFromDropped(head(o.logits, nl, nu), target, drop.kept), c.unsup_weight);
-  const contra = plan && o.rep ? tf.mul(contrastLoss(o.rep, plan), c.contrastive.loss_weight) : tf.scalar(0);
-  parts.sup = sup.dataSync()[0]!;
-  parts.unsup = unsup.dataSync()[0]!;
-  parts.contra = contra.dataSync()[0]!;
-  return tf.addN([sup, unsup, contra]) as tf.Scalar;
+  const sup = ctx.supervised({ logits: head(o.logits, 0, nl), aux: o.aux ? head(o.aux, 0, nl) : undefined }, yl);
+  const unsup = tf.mul(unsupLossFromDropped(head(o.logits, nl, nu), target, drop.kept), c.unsup_weight) as tf.Scalar;
+  const contra = plan && o.rep ? (tf.mul(contrastLoss(o.rep, plan), c.contrastive.loss_weight) as tf.Scalar) : tf.scalar(0);
+  return { sup, unsup, contra };
 }

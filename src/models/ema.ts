@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { SegNet } from '../models/index.ts';
+import type { SegNet } from './index.ts';
 import { axpby } from '../backend/kernels/fused-update.ts';
 
 /**

@@ -1,5 +1,5 @@
 import type { RegisterCommand } from '../context.ts';
-import { runPrepareCityscapes, type PrepareArgs } from '../../data/commands.ts';
+import { runPrepareCityscapes, type PrepareArgs } from '../../commands/data.ts';
 
 export const registerPrepareCityscapes: RegisterCommand = (program, ctx) => {
   program

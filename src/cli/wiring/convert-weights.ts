@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { RegisterCommand } from '../context.ts';
-import { convertWeights } from '../../io/convert-weights.ts';
+import { convertWeights } from '../../commands/convert-weights.ts';
 
 export const registerConvertWeights: RegisterCommand = (program, ctx) => {
   program

@@ -4,25 +4,6 @@ import { conv2d, convBn, type ConvBn } from '../nn/layers.ts';
 import { child, type Scope } from '../nn/params.ts';
 import type { HeadArgs, HeadInput, HeadModule } from './types.ts';
 
-/** DeepLabv2's dilations (ST++ `model/semseg/deeplabv2.py`), fixed by the paper. */
-export const DEEPLABV2_DILATIONS = [6, 12, 18, 24] as const;
-
-/**
- * DeepLabv2 as ST++ builds it: four dilated 3×3 classifiers on layer4 (`classifier.0..3`, weights
- * N(0, 0.01), bias), summed.
- */
-export function buildDeepLabV2(s: Scope, _cfg: ModelConfig, a: HeadArgs): HeadModule {
-  const convs = DEEPLABV2_DILATIONS.map((d, i) =>
-    conv2d(s, `classifier.${i}`, a.channels[3], a.numClasses, { k: 3, pad: d, dilation: d, bias: true, init: 0.01 }),
-  );
-  return {
-    forward<T>(ex: Exec<T>, f: HeadInput<T>) {
-      const logits = ex.scope(() => convs.map((c) => ex.conv(c, f.c4)).reduce((acc, y) => ex.add(acc, y)));
-      return { logits };
-    },
-  };
-}
-
 const PSP_BINS = [1, 2, 3, 6] as const;
 
 /**
@@ -46,22 +27,6 @@ export function buildPspNet(s: Scope, cfg: ModelConfig, a: HeadArgs): HeadModule
         return ex.conv(classifier, ex.dropout(y, cfg.dropout, false));
       });
       return { logits };
-    },
-  };
-}
-
-/** U2PL's `Aux_Module` on layer3 (`auxor.aux.*`): 3×3 conv with bias, BN, ReLU, Dropout2d, 1×1. */
-export interface AuxHead {
-  forward<T>(ex: Exec<T>, c3: T): T;
-}
-
-export function buildAuxHead(s: Scope, cfg: ModelConfig, a: HeadArgs): AuxHead {
-  const aux = child(s, 'auxor');
-  const unit = convBn(aux, 'aux', a.channels[2], cfg.aux_channels, { k: 3, pad: 1, bias: true });
-  const out = conv2d(aux, 'aux.4', cfg.aux_channels, a.numClasses, { k: 1, bias: true });
-  return {
-    forward<T>(ex: Exec<T>, c3: T): T {
-      return ex.scope(() => ex.conv(out, ex.dropout(convBnRelu(ex, unit, c3), cfg.dropout, true)));
     },
   };
 }

@@ -1,5 +1,5 @@
 import type { RegisterCommand } from '../context.ts';
-import { runPrepareVoc, type PrepareArgs } from '../../data/commands.ts';
+import { runPrepareVoc, type PrepareArgs } from '../../commands/data.ts';
 
 export const registerPrepareVoc: RegisterCommand = (program, ctx) => {
   program

@@ -1,23 +1,11 @@
 import { InvalidArgumentError, Option } from 'commander';
 import type { RegisterCommand } from '../context.ts';
 import { SsssegError } from '../../errors.ts';
-import { runEval } from '../../commands/eval.ts';
-import { INFERENCE_MODES, parseScales, type InferenceMode } from '../../eval/protocol.ts';
+import { runEval, type EvalCommandOptions } from '../../commands/eval.ts';
+import { INFERENCE_MODES, parseScales } from '../../eval/protocol.ts';
 
-interface EvalFlags {
-  data?: string;
-  split: string;
-  mode?: InferenceMode;
-  crop?: number;
-  stride?: number;
-  sizeDivisor?: number;
-  scales?: number[];
-  flip?: boolean;
-  savePred?: string;
-  absentAsZero?: boolean;
-  net?: string;
-  limit?: number;
-}
+/** The options as commander parses them: everything but the positional checkpoint and the backend. */
+type EvalFlags = Omit<EvalCommandOptions, 'checkpoint' | 'backend'>;
 
 function positiveInt(value: string): number {
   const n = Number(value);

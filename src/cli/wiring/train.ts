@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import type { RegisterCommand } from '../context.ts';
 import type { TrainArgs } from '../../commands/train.ts';
-import { METHODS } from '../../methods/index.ts';
-import { PIPELINES } from '../../stpp/config.ts';
+import { METHODS, PIPELINES } from '../../methods/index.ts';
 
 function trainOptions(cmd: Command): Command {
   return cmd

@@ -1,5 +1,5 @@
 import type { RegisterCommand } from '../context.ts';
-import { runPrepareCamvid, type PrepareArgs } from '../../data/commands.ts';
+import { runPrepareCamvid, type PrepareArgs } from '../../commands/data.ts';
 
 export const registerPrepareCamvid: RegisterCommand = (program, ctx) => {
   program

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { readWeightsFile } from '../models/pretrained.ts';
-import { writeSafetensors } from './safetensors.ts';
+import { writeSafetensors } from '../io/safetensors.ts';
 
 /**
  * `.pth` → `.safetensors` with the state_dict names and PyTorch layouts unchanged (conv OIHW), so

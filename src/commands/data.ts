@@ -1,21 +1,20 @@
 /**
  * The logic behind `sssseg prepare-*`, `synthetic` and `split`: option checking and summary
- * lines. The command files in src/cli/commands only declare options and call these.
+ * lines. The files in src/cli/wiring only declare options and call these.
  */
+import type { Io } from '../output.ts';
 import { SsssegError } from '../errors.ts';
-import { readDatasetMeta } from './format.ts';
-import { writePrepared, type PrepareResult, type SourceSpec } from './prepare.ts';
-import { importPartition, IMPORT_ORIGINS, type ImportOrigin } from './split-import.ts';
-import { parseLabeledSpec, randomPartition, randomPartitionName, savePartition, trainSplitOf } from './split.ts';
-import { writeSynthetic } from './synthetic.ts';
-import { camvidSource } from './sources/camvid.ts';
-import { cityscapesSource } from './sources/cityscapes.ts';
-import { vocSource } from './sources/voc.ts';
+import { readDatasetMeta } from '../data/format.ts';
+import { writePrepared, type PrepareResult, type SourceSpec } from '../data/prepare.ts';
+import { importPartition, IMPORT_ORIGINS, type ImportOrigin } from '../data/split-import.ts';
+import { parseLabeledSpec, randomPartition, randomPartitionName, savePartition, trainSplitOf } from '../data/split.ts';
+import { writeSynthetic } from '../data/synthetic.ts';
+import { camvidSource } from '../data/sources/camvid.ts';
+import { cityscapesSource } from '../data/sources/cityscapes.ts';
+import { vocSource } from '../data/sources/voc.ts';
 
-export interface Lines {
-  out(line: string): void;
-  err(line: string): void;
-}
+/** What these commands print to: the lines of an `Io` (no progress bars here). */
+type Lines = Pick<Io, 'out' | 'err'>;
 
 /** `--size 180x240` (H x W). */
 export function parseSize(text: string, flag = '--size'): { h: number; w: number } {

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { SsssegError } from '../errors.ts';
 import { VERSION } from '../version.ts';
-import type { ModelConfig, SegNet } from '../models/index.ts';
-import { decodeSafetensors, encodeSafetensors, readSafetensors, type StoredTensor as FileTensor } from './safetensors.ts';
-import { writeFileAtomic } from './atomic.ts';
+import type { ModelConfig, SegNet } from './index.ts';
+import { encodeSafetensors, readSafetensors, type StoredTensor as FileTensor } from '../io/safetensors.ts';
+import { writeFileAtomic } from '../io/atomic.ts';
 
 /**
  * checkpoint.bin: one safetensors file that describes itself. Tensors are `<net>/<param name>`
@@ -126,12 +126,6 @@ export async function readCheckpoint(file: string): Promise<Checkpoint> {
   return checkpointFrom(st.tensors, st.metadata, file);
 }
 
-/** Decode a checkpoint held in memory (tests, remote copies). */
-export function decodeCheckpoint(bytes: Uint8Array, file: string): Checkpoint {
-  const st = decodeSafetensors(bytes, file);
-  return checkpointFrom(st.tensors, st.metadata, file);
-}
-
 /** Copy net `name` of `ck` into `net`; any missing, extra or reshaped tensor is an error. */
 export function restoreNet(ck: Checkpoint, name: string, net: SegNet): void {
   const where = ck.file ?? 'checkpoint';
@@ -182,7 +176,7 @@ export async function loadNetFromCheckpoint(file: string, netName?: string): Pro
     throw err;
   }
   if (members.length === 1) return { net: members[0]!, meta: ck.meta };
-  const { AveragedNet } = await import('../models/averaged.ts');
+  const { AveragedNet } = await import('./averaged.ts');
   return { net: new AveragedNet(members, true), meta: ck.meta };
 }
 
@@ -192,7 +186,7 @@ async function rebuildNet(ck: Checkpoint, file: string, name: string): Promise<S
     throw new SsssegError('checkpoint.noNet', `${file} has no network ${name} (it has ${Object.keys(ck.meta.nets).join(', ')})`);
   }
   // loaded lazily so that `sssseg info ckpt.bin` does not pull in the model code
-  const { buildSegNet, modelConfigSchema } = await import('../models/index.ts');
+  const { buildSegNet, modelConfigSchema } = await import('./index.ts');
   const parsed = modelConfigSchema.safeParse(info.model);
   if (!parsed.success) {
     throw new SsssegError('checkpoint.invalid', `${file}: the model config of network ${name} is not valid for this sssseg (${parsed.error.issues[0]?.message ?? 'invalid'})`);

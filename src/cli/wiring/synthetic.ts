@@ -1,5 +1,5 @@
 import type { RegisterCommand } from '../context.ts';
-import { runSynthetic, type SyntheticArgs } from '../../data/commands.ts';
+import { runSynthetic, type SyntheticArgs } from '../../commands/data.ts';
 
 export const registerSynthetic: RegisterCommand = (program, ctx) => {
   program

@@ -1,5 +1,5 @@
 import type { RegisterCommand } from '../context.ts';
-import { runSplit, type SplitArgs } from '../../data/commands.ts';
+import { runSplit, type SplitArgs } from '../../commands/data.ts';
 
 export const registerSplit: RegisterCommand = (program, ctx) => {
   program

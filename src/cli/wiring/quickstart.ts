@@ -1,0 +1,14 @@
+import type { RegisterCommand } from '../context.ts';
+import { runQuickstart, type QuickstartArgs } from '../../commands/quickstart.ts';
+
+export const registerQuickstart: RegisterCommand = (program, ctx) => {
+  program
+    .command('quickstart')
+    .description('synthetic data, 1/4 split, SupOnly and U2PL, eval and table in one go (a few minutes on a CPU)')
+    .option('--out <dir>', 'folder for data, runs and the table', 'runs/quickstart')
+    .option('--methods <list>', 'comma-separated methods to train', 'sup,u2pl')
+    .action(async (opts: QuickstartArgs) => {
+      const backend = program.opts<{ backend?: string }>().backend;
+      await runQuickstart(opts, ctx.io, (argv) => ctx.run(backend ? ['--backend', backend, ...argv] : argv));
+    });
+};
