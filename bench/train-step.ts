@@ -134,7 +134,8 @@ export interface IterationRunner {
  */
 export async function prepareIteration<C, S>(method: Method<C, S>, c: C, cfg: ExperimentConfig, numClasses = NUM_CLASSES): Promise<IterationRunner> {
   let k = 0;
-  const buildNet = async (seedOffset = 0): Promise<SegNet> => buildSegNet(cfg.model, numClasses, cfg.seed * 1000 + 17 * k++ + seedOffset);
+  const buildNet = async (seedOffset = 0): Promise<SegNet> =>
+    buildSegNet(cfg.model, numClasses, cfg.seed * 1000 + 17 * k++ + seedOffset, { precision: cfg.train.precision });
   const state = await method.init({ model: cfg.model, source: cfg.source, numClasses, rng: new Rng(1), buildNet }, c);
   const nets = Object.entries(method.nets(state));
   const sgd = new Sgd({ momentum: cfg.train.momentum, weightDecay: cfg.train.weight_decay, headLrMult: cfg.train.head_lr_mult });

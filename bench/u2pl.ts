@@ -1,5 +1,6 @@
 /**
- * `npm run bench -- u2pl [--json] [--profile] [--config FILE] [--set key=value] [--reps N] [--warmup N] [--backend NAME] [--no-peer]`:
+ * `npm run bench -- u2pl [--json] [--profile] [--config FILE] [--set key=value] [--reps N] [--warmup N] [--backend NAME]
+ * [--precision fp32|bf16] [--no-peer]`:
  * wall time of one full U2PL iteration (teacher pseudo-labels, CutMix coin, teacher train-mode pass,
  * student forward/backward with sup + unsup + contrastive losses, SGD, EMA) and of one supervised
  * iteration on the same model and batch, median of `reps` after `warmup` iterations, plus the
@@ -9,6 +10,8 @@
  * (bench/peer/u2pl_peer.py) builds the same network with our weights, checks once that its forward
  * equals ours, and its steps alternate with ours (peer, ours, ours, peer, …) with the same thread
  * count; the ratio is ours / peer's, medians of the same run. Without torch the table says so.
+ * --precision bf16 runs our convolutions in bf16 (refused in one line where the CPU has no bf16
+ * kernels) and the peer's forward passes under torch.autocast("cpu", dtype=torch.bfloat16).
  * The machinery (synthetic batch, timed step) is bench/train-step.ts, shared with `methods`.
  */
 import { loadConfig } from '../src/config/load.ts';
@@ -16,6 +19,7 @@ import type { ExperimentConfig } from '../src/config/schema.ts';
 import { u2pl } from '../src/methods/u2pl.ts';
 import { sup } from '../src/methods/sup.ts';
 import { backendFromArgs, intOption, option, options, round } from './args.ts';
+import { assertPrecision, type Precision } from '../src/backend/precision.ts';
 import { CHECK_TOLERANCE, checkError, findTorchPython, Peer, peerUnsupported, relative, type ForwardCheck, type StepKind } from './peer.ts';
 import { median, NUM_CLASSES, peakRssMb, prepareIteration, type KernelShare } from './train-step.ts';
 import type { Benchmark, BenchResult } from './types.ts';
@@ -69,7 +73,7 @@ async function startPeer(cfg: ExperimentConfig, threads: number, noPeer: boolean
 
 /** warmup + reps steps of ours and the peer's, alternating which goes first; times after warm-up. */
 async function alternate(
-  kind: StepKind, cfg: ExperimentConfig, peer: Peer | null, o: { reps: number; warmup: number; profile: boolean },
+  kind: StepKind, cfg: ExperimentConfig, peer: Peer | null, o: { reps: number; warmup: number; profile: boolean; precision: Precision },
 ): Promise<KindResult> {
   const runner = kind === 'sup'
     ? await prepareIteration(sup, {}, cfg)
@@ -80,7 +84,7 @@ async function alternate(
       const timed = i >= o.warmup;
       const peerStep = async () => {
         if (!peer) return;
-        const s = await peer.step(kind);
+        const s = await peer.step(kind, o.precision);
         if (timed) r.peer.push(s);
       };
       if (i % 2 === 0) await peerStep();
@@ -104,10 +108,18 @@ export const benchmark: Benchmark = {
     const warmup = intOption(args, '--warmup', 2);
     const profile = args.includes('--profile');
     const backend = await backendFromArgs(args);
-    const cfg = await loadConfig(file, options(args, '--set'));
+    const precisionArg = option(args, '--precision');
+    const cfg = await loadConfig(file, [...options(args, '--set'), ...(precisionArg ? [`train.precision=${precisionArg}`] : [])]);
+    const precision = cfg.train.precision;
+    assertPrecision(precision, backend);
     const threads = backend.name === 'native' ? (backend.native.threads ?? 1) : 1;
-    progress(`u2pl bench: ${file}, backend ${backend.name}, ${warmup} warm-up + ${reps} timed iterations each`);
+    progress(`u2pl bench: ${file}, backend ${backend.name}, precision ${precision}, ${warmup} warm-up + ${reps} timed iterations each`);
     const ps = await startPeer(cfg, threads, args.includes('--no-peer'));
+    if (ps.peer && precision === 'bf16' && ps.peer.info.bf16_unsupported) {
+      ps.peer.close();
+      ps.reason = `PyTorch's bf16 autocast does not run here: ${ps.peer.info.bf16_unsupported}`;
+      ps.peer = null;
+    }
     const peerLine = ps.peer
       ? `peer: PyTorch ${ps.peer.info.torch} (${ps.peer.info.python}, ${ps.peer.info.threads} threads, ${ps.peer.info.capability ?? '?'}); ` +
         `forward check max |ours − peer| / max |peer|: logits ${relative(ps.check!.logits).toExponential(1)}, rep ${relative(ps.check!.rep).toExponential(1)}`
@@ -117,7 +129,7 @@ export const benchmark: Benchmark = {
     try {
       for (const kind of ['sup', 'u2pl'] as const) {
         try {
-          results[kind] = await alternate(kind, cfg, ps.peer, { reps, warmup, profile });
+          results[kind] = await alternate(kind, cfg, ps.peer, { reps, warmup, profile, precision });
           const r = results[kind]!;
           progress(`${kind}: ${median(r.ours).toFixed(2)} s/iter${r.peer.length ? `, peer ${median(r.peer).toFixed(2)} s/iter` : ''}`);
         } catch (err) {
@@ -142,6 +154,7 @@ export const benchmark: Benchmark = {
     const json = {
       config: file,
       backend: backend.name,
+      precision,
       threads,
       reps,
       warmup,
@@ -173,7 +186,7 @@ export const benchmark: Benchmark = {
       row('U2PL', f.u2pl),
       row('supervised', f.sup),
       '',
-      `medians of ${reps} after ${warmup} warm-up, steps alternating with the peer; peak RSS ${peak} MB, backend ${backend.name}, ${threads} threads, ${file}`,
+      `medians of ${reps} after ${warmup} warm-up, steps alternating with the peer; peak RSS ${peak} MB, backend ${backend.name}, ${threads} threads, precision ${precision}, ${file}`,
       peerLine,
       ...(profile ? ['', profileTable('U2PL', results.u2pl!.profile), '', profileTable('supervised', results.sup!.profile)] : []),
     ].join('\n');

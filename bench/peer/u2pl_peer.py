@@ -194,7 +194,15 @@ class Peer:
 
 
 def bf16_support():
-    """None when a bf16 conv runs under CPU autocast, else PyTorch's reason (one line)."""
+    """None when bf16 autocast runs fast here, else why not (one line). Without bf16 instructions
+    PyTorch 1.13 still runs it, on fallbacks some 20x slower than fp32: no fair peer then."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), None)
+        if flags is not None and "avx512_bf16" not in flags and "amx_bf16" not in flags:
+            return "the CPU has neither avx512_bf16 nor amx_bf16 (PyTorch would run bf16 on slow fallbacks)"
+    except OSError:
+        pass
     try:
         with torch.autocast("cpu", dtype=torch.bfloat16):
             torch.nn.functional.conv2d(torch.randn(1, 8, 8, 8), torch.randn(8, 8, 3, 3))

@@ -9,11 +9,19 @@
 #include "elementwise.h"
 #include "kernels.h"
 #include "napi-util.h"
+#include "onednn.h"
 #include "pooling.h"
 
 namespace {
 
 using namespace sssseg::napi;
+
+/** A precision field checked: 0 f32, 1 bf16 (only where oneDNN runs it), 2 emulated bf16. */
+int64_t precision(int64_t p) {
+  if (p < 0 || p > 2) throw Failure("sssseg-native: unknown precision " + std::to_string(p));
+  if (p == 1 && !sssseg::bf16Supported()) throw Failure("sssseg-native: bf16 is not supported by oneDNN on this CPU");
+  return p;
+}
 
 /** conv(kind, heap, a, b, out, shape): kind 0 forward(x, w), 1 backward data(dy, w), 2 backward weights(x, dy). */
 napi_value Conv(napi_env env, napi_callback_info info) {
@@ -25,7 +33,7 @@ napi_value Conv(napi_env env, napi_callback_info info) {
     int64_t f[sssseg::ConvShape::kFields];
     fields(env, a.argv[5], f);
     const sssseg::ConvShape s{f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8],
-                              f[9], f[10], f[11], f[12], f[13], f[14], f[15], f[16]};
+                              f[9], f[10], f[11], f[12], f[13], f[14], f[15], f[16], precision(f[17])};
     const Heap heap(env, a.argv[1]);
     const int64_t xN = s.n * s.ih * s.iw * s.ic, yN = s.n * s.oh * s.ow * s.oc, wN = s.kh * s.kw * s.ic * s.oc;
     if (kind == 0) {
@@ -41,14 +49,14 @@ napi_value Conv(napi_env env, napi_callback_info info) {
   });
 }
 
-/** matmul(heap, a, b, c, shape) with shape [batchA, batchB, m, k, n, transA, transB]. */
+/** matmul(heap, a, b, c, shape) with shape [batchA, batchB, m, k, n, transA, transB, prec]. */
 napi_value MatMul(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
     Args a(env, info);
     if (a.argc != 5) throw Failure("sssseg-native: matmul takes 5 arguments");
     int64_t f[sssseg::MatMulShape::kFields];
     fields(env, a.argv[4], f);
-    const sssseg::MatMulShape s{f[0], f[1], f[2], f[3], f[4], f[5], f[6]};
+    const sssseg::MatMulShape s{f[0], f[1], f[2], f[3], f[4], f[5], f[6], precision(f[7])};
     if (s.batchA != s.batchB && s.batchA != 1 && s.batchB != 1) throw Failure("sssseg-native: matmul batches do not broadcast");
     const Heap heap(env, a.argv[0]);
     const int64_t batch = s.batchA > s.batchB ? s.batchA : s.batchB;

@@ -21,47 +21,43 @@ using dnnl::memory;
 using tag = memory::format_tag;
 using dt = memory::data_type;
 
-memory::desc nhwc(int64_t n, int64_t c, int64_t h, int64_t w) {
-  return memory::desc({n, c, h, w}, dt::f32, tag::nhwc);
+memory::desc nhwc(int64_t n, int64_t c, int64_t h, int64_t w, dt type = dt::f32) {
+  return memory::desc({n, c, h, w}, type, tag::nhwc);
 }
 
 memory::desc hwio(const ConvShape& s) { return memory::desc({s.oc, s.ic, s.kh, s.kw}, dt::f32, tag::hwio); }
 
-/** Descriptors shared by all three directions; the forward one is their required hint. */
+/** The type a kernel reads its operands in: bf16 for Precision::BF16, else f32 (outputs stay f32). */
+dt inType(const ConvShape& s) { return static_cast<Precision>(s.prec) == Precision::BF16 ? dt::bf16 : dt::f32; }
+
+/**
+ * Descriptors shared by all three directions; the forward one is their required hint. src, dst:
+ * the caller's NHWC f32 buffers.
+ */
 struct ConvDescs {
   memory::desc src, dst, weiAny;
   memory::dims strides, dil, padL, padR;
+  dt in;
   explicit ConvDescs(const ConvShape& s)
       : src(nhwc(s.n, s.ic, s.ih, s.iw)),
         dst(nhwc(s.n, s.oc, s.oh, s.ow)),
-        weiAny({s.oc, s.ic, s.kh, s.kw}, dt::f32, tag::any),
+        weiAny({s.oc, s.ic, s.kh, s.kw}, inType(s), tag::any),
         strides{s.sh, s.sw},
         dil{s.dh - 1, s.dw - 1},
         padL{s.pt, s.pl},
-        padR{s.pb, s.pr} {}
+        padR{s.pb, s.pr},
+        in(inType(s)) {}
+  /** activation descriptor of the kernel: blocked (any) or NHWC, of type `type` */
+  memory::desc act(const memory::desc& user, bool blocked, dt type) const {
+    const auto d = user.dims();
+    return blocked ? memory::desc(d, type, tag::any) : memory::desc(d, type, tag::nhwc);
+  }
   dnnl::convolution_forward::primitive_desc forward() const {
     dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
-                                      src, weiAny, dst, strides, dil, padL, padR);
+                                      act(src, false, in), weiAny, dst, strides, dil, padL, padR);
     return dnnl::convolution_forward::primitive_desc(d, eng());
   }
 };
-
-/** Reusable buffers for operands in a kernel's preferred layout; calls are sequential. */
-float* scratch(int slot, size_t bytes) {
-  struct Buf {
-    float* p = nullptr;
-    size_t bytes = 0;
-  };
-  static Buf bufs[4];
-  Buf& b = bufs[slot];
-  if (b.bytes < bytes) {
-    std::free(b.p);
-    b.bytes = (bytes + 4095) / 4096 * 4096;
-    b.p = static_cast<float*>(std::aligned_alloc(4096, b.bytes));
-    if (b.p == nullptr) throw std::bad_alloc();
-  }
-  return b.p;
-}
 
 /**
  * One operand of a cached primitive: the caller's layout, the kernel's, and the reorder between
@@ -143,21 +139,18 @@ Pd choose(const ConvShape& s, Make make, bool blockedEvenFor1x1 = false) {
   return make(false);
 }
 
-memory::desc anyAct(int64_t n, int64_t c, int64_t h, int64_t w) {
-  return memory::desc({n, c, h, w}, dt::f32, tag::any);
-}
 
 }  // namespace
 
 std::string ConvShape::key() const {
   std::ostringstream o;
-  for (int64_t v : {n, ih, iw, ic, oc, kh, kw, oh, ow, sh, sw, dh, dw, pt, pl, pb, pr}) o << v << ',';
+  for (int64_t v : {n, ih, iw, ic, oc, kh, kw, oh, ow, sh, sw, dh, dw, pt, pl, pb, pr, prec}) o << v << ',';
   return o.str();
 }
 
 std::string MatMulShape::key() const {
   std::ostringstream o;
-  for (int64_t v : {batchA, batchB, m, k, n, transA, transB}) o << v << ',';
+  for (int64_t v : {batchA, batchB, m, k, n, transA, transB, prec}) o << v << ',';
   return o.str();
 }
 
@@ -195,12 +188,47 @@ dnnl::convolution_backward_data::primitive_desc backwardDataPd(const ConvShape& 
 
 }  // namespace
 
+namespace {
+
+/**
+ * Builds the entry for `s`; where oneDNN has no bf16 kernel for a shape, that conv runs in f32
+ * instead (more precise, not slower than the emulation) and its impl name says so.
+ */
+template <typename Build>
+Entry withF32Fallback(const ConvShape& s, Build build) {
+  if (static_cast<Precision>(s.prec) != Precision::BF16) return build(s);
+  try {
+    return build(s);
+  } catch (const dnnl::error&) {
+    ConvShape f = s;
+    f.prec = static_cast<int64_t>(Precision::F32);
+    Entry n = build(f);
+    n.impl += " (f32: no bf16 kernel for this shape)";
+    return n;
+  }
+}
+
+/** `p` as the kernel reads it: rounded to bf16 into scratch `slot` in emulated bf16, else itself. */
+float* operand(const ConvShape& s, int slot, const float* p, int64_t n) {
+  if (static_cast<Precision>(s.prec) != Precision::BF16_EMULATED) return mut(p);
+  float* r = scratch(slot, sizeof(float) * n);
+  roundToBf16(p, r, n);
+  return r;
+}
+
+int64_t xSize(const ConvShape& s) { return s.n * s.ih * s.iw * s.ic; }
+int64_t ySize(const ConvShape& s) { return s.n * s.oh * s.ow * s.oc; }
+int64_t wSize(const ConvShape& s) { return s.kh * s.kw * s.ic * s.oc; }
+
+}  // namespace
+
 void convForward(const ConvShape& s, const float* x, const float* w, float* y) {
   static Cache cache;
-  Entry& e = cached(cache, s.key(), [&] {
+  Entry& e = cached(cache, s.key(), [&] { return withF32Fallback(s, [](const ConvShape& s) {
     const ConvDescs d(s);
     ConvShape t{};
-    if (adjointOf(s, t)) {
+    // bf16 kernels do dilated forwards themselves; the adjoint route is for f32 on AVX2
+    if (d.in == dt::f32 && adjointOf(s, t)) {
       auto pd = backwardDataPd(t);
       if (std::string(pd.impl_info_str()).find("gemm") == std::string::npos) {
         const ConvDescs a(t);
@@ -213,9 +241,8 @@ void convForward(const ConvShape& s, const float* x, const float* w, float* y) {
     }
     auto pd = choose<dnnl::convolution_forward::primitive_desc>(s, [&](bool blocked) {
       dnnl::convolution_forward::desc fd(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
-                                         blocked ? anyAct(s.n, s.ic, s.ih, s.iw) : d.src, d.weiAny,
-                                         blocked ? anyAct(s.n, s.oc, s.oh, s.ow) : d.dst, d.strides, d.dil, d.padL,
-                                         d.padR);
+                                         d.act(d.src, blocked, d.in), d.weiAny, d.act(d.dst, blocked, dt::f32), d.strides,
+                                         d.dil, d.padL, d.padR);
       return dnnl::convolution_forward::primitive_desc(fd, eng());
     });
     Entry n{dnnl::convolution_forward(pd), {}, pd.impl_info_str()};
@@ -223,13 +250,15 @@ void convForward(const ConvShape& s, const float* x, const float* w, float* y) {
     n.ops.emplace_back(DNNL_ARG_WEIGHTS, true, hwio(s), pd.weights_desc());
     n.ops.emplace_back(DNNL_ARG_DST, false, d.dst, pd.dst_desc());
     return n;
-  });
+  }); });
+  float* xk = operand(s, 4, x, xSize(s));
+  float* wk = operand(s, 5, w, wSize(s));
   if (e.adjoint) {
-    float* flipped = scratch(3, sizeof(float) * s.kh * s.kw * s.ic * s.oc);
-    flipFilter(s, w, flipped);
-    run(e, {mut(x), flipped, y});
+    float* flipped = scratch(3, sizeof(float) * wSize(s));
+    flipFilter(s, wk, flipped);
+    run(e, {xk, flipped, y});
   } else {
-    run(e, {mut(x), mut(w), y});
+    run(e, {xk, wk, y});
   }
 }
 
@@ -238,10 +267,8 @@ namespace {
 dnnl::convolution_backward_data::primitive_desc backwardDataPd(const ConvShape& s) {
   const ConvDescs d(s);
   return choose<dnnl::convolution_backward_data::primitive_desc>(s, [&](bool blocked) {
-    dnnl::convolution_backward_data::desc bd(dnnl::algorithm::convolution_direct,
-                                             blocked ? anyAct(s.n, s.ic, s.ih, s.iw) : d.src, d.weiAny,
-                                             blocked ? anyAct(s.n, s.oc, s.oh, s.ow) : d.dst, d.strides, d.dil,
-                                             d.padL, d.padR);
+    dnnl::convolution_backward_data::desc bd(dnnl::algorithm::convolution_direct, d.act(d.src, blocked, dt::f32),
+                                             d.weiAny, d.act(d.dst, blocked, d.in), d.strides, d.dil, d.padL, d.padR);
     return dnnl::convolution_backward_data::primitive_desc(bd, eng(), d.forward());
   });
 }
@@ -250,7 +277,7 @@ dnnl::convolution_backward_data::primitive_desc backwardDataPd(const ConvShape& 
 
 void convBackwardData(const ConvShape& s, const float* dy, const float* w, float* dx) {
   static Cache cache;
-  Entry& e = cached(cache, s.key(), [&] {
+  Entry& e = cached(cache, s.key(), [&] { return withF32Fallback(s, [](const ConvShape& s) {
     const ConvDescs d(s);
     auto pd = backwardDataPd(s);
     Entry n{dnnl::convolution_backward_data(pd), {}, pd.impl_info_str()};
@@ -258,19 +285,19 @@ void convBackwardData(const ConvShape& s, const float* dy, const float* w, float
     n.ops.emplace_back(DNNL_ARG_WEIGHTS, true, hwio(s), pd.weights_desc());
     n.ops.emplace_back(DNNL_ARG_DIFF_SRC, false, d.src, pd.diff_src_desc());
     return n;
-  });
-  run(e, {mut(dy), mut(w), dx});
+  }); });
+  run(e, {operand(s, 4, dy, ySize(s)), operand(s, 5, w, wSize(s)), dx});
 }
 
 void convBackwardWeights(const ConvShape& s, const float* x, const float* dy, float* dw) {
   static Cache cache;
-  Entry& e = cached(cache, s.key(), [&] {
+  Entry& e = cached(cache, s.key(), [&] { return withF32Fallback(s, [](const ConvShape& s) {
     const ConvDescs d(s);
     auto pd = choose<dnnl::convolution_backward_weights::primitive_desc>(s, [&](bool blocked) {
-      dnnl::convolution_backward_weights::desc bd(dnnl::algorithm::convolution_direct,
-                                                  blocked ? anyAct(s.n, s.ic, s.ih, s.iw) : d.src, d.weiAny,
-                                                  blocked ? anyAct(s.n, s.oc, s.oh, s.ow) : d.dst, d.strides, d.dil,
-                                                  d.padL, d.padR);
+      // the filter gradient accumulates and is written in f32, whatever the operands' type
+      const memory::desc dw({s.oc, s.ic, s.kh, s.kw}, dt::f32, tag::any);
+      dnnl::convolution_backward_weights::desc bd(dnnl::algorithm::convolution_direct, d.act(d.src, blocked, d.in), dw,
+                                                  d.act(d.dst, blocked, d.in), d.strides, d.dil, d.padL, d.padR);
       return dnnl::convolution_backward_weights::primitive_desc(bd, eng(), d.forward());
     }, true);
     Entry n{dnnl::convolution_backward_weights(pd), {}, pd.impl_info_str()};
@@ -278,8 +305,8 @@ void convBackwardWeights(const ConvShape& s, const float* x, const float* dy, fl
     n.ops.emplace_back(DNNL_ARG_DIFF_DST, true, d.dst, pd.diff_dst_desc());
     n.ops.emplace_back(DNNL_ARG_DIFF_WEIGHTS, false, hwio(s), pd.diff_weights_desc());
     return n;
-  });
-  run(e, {mut(x), mut(dy), dw});
+  }); });
+  run(e, {operand(s, 4, x, xSize(s)), operand(s, 5, dy, ySize(s)), dw});
 }
 
 }  // namespace sssseg

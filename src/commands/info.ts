@@ -5,6 +5,7 @@ import { SsssegError } from '../errors.ts';
 import { readCheckpoint, type Checkpoint } from '../models/checkpoint.ts';
 import { modelCost } from '../models/index.ts';
 import type { Io } from '../output.ts';
+import { precisionProblem, supportedPrecisions } from '../backend/precision.ts';
 
 /**
  * `sssseg info <checkpoint.bin>`: what a checkpoint holds, without building any network (the
@@ -142,8 +143,9 @@ export function formatConfigCost(c: ConfigCost): string[] {
 
 /** `sssseg info`: the backend in use and what the machine offers. */
 export function printBackendInfo(b: BackendInfo, json: boolean, io: Pick<Io, 'out'>): void {
+  const precisions = supportedPrecisions(b);
   if (json) {
-    io.out(JSON.stringify(b));
+    io.out(JSON.stringify({ ...b, precisions }));
     return;
   }
   const yesNo = (v: boolean | null) => (v == null ? 'n/a' : v ? 'yes' : 'no');
@@ -153,6 +155,8 @@ export function printBackendInfo(b: BackendInfo, json: boolean, io: Pick<Io, 'ou
   io.out(`wasm SIMD:    ${yesNo(b.wasmSimd)}`);
   io.out(`wasm threads: ${yesNo(b.wasmThreads)}`);
   io.out(`native:       ${b.native.loaded ? `loaded (oneDNN ${b.native.onednn}, ISA ${b.native.isa}, ${b.native.threads} threads)` : `not loaded (${b.native.reason})`}`);
+  const bf16 = precisions.some((p) => p.startsWith('bf16')) ? '' : ` (bf16: ${precisionProblem('bf16', b)})`;
+  io.out(`precisions:   ${precisions.join(', ')}${bf16}`);
 }
 
 /** `sssseg info --config`: the cost of a config's model, as lines or one JSON object. */

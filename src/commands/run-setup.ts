@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { BackendInfo } from '../backend/index.ts';
+import { assertPrecision } from '../backend/precision.ts';
 import type { ExperimentConfig } from '../config/schema.ts';
 import { openDataset, resolveSplit, type PreparedDataset, type ResolvedSplit } from '../data/index.ts';
 import { Interrupted, SsssegError, STOP_SIGNALS, type StopSignal } from '../errors.ts';
@@ -45,15 +46,18 @@ export interface PreparedRun {
 
 /**
  * What every training command does before it trains: the data set and split (flags first, then the
- * config's `run:` section), the run folder, the backend, and signal handlers. SIGTERM and SIGUSR1
- * are what Slurm sends before a time limit or preemption, SIGINT is Ctrl-C: all three let the
- * current step finish and the state be saved, so `--resume` continues exactly.
+ * config's `run:` section), the run folder, the backend (and that it runs the config's precision),
+ * and signal handlers. SIGTERM and SIGUSR1 are what Slurm sends before a time limit or preemption,
+ * SIGINT is Ctrl-C: all three let the current step finish and the state be saved, so `--resume`
+ * continues exactly.
  */
 export async function prepareRun(cfg: ExperimentConfig, args: TrainArgs, io: Io, backend: () => Promise<BackendInfo>, cmd: string): Promise<PreparedRun> {
   const data = await openDataset(required(args.data ?? cfg.run?.data, '--data <dir> (or run.data in the config)', cmd));
   const split = await resolveSplit(data, required(args.split ?? cfg.run?.split, '--split <split> (or run.split in the config)', cmd));
   const outDir = args.resume ?? args.out ?? path.join('runs', `${cfg.method}-${split.name.replace(/[/\\]/g, '_')}`);
   const b = await backend();
+  // before the run folder exists: a precision this machine cannot run is a one-line refusal
+  assertPrecision(cfg.train.precision, b);
   const controller = new AbortController();
   let received: StopSignal | undefined;
   const handlers = STOP_SIGNALS.map((sig) => {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { modelConfigSchema } from '../models/index.ts';
 import { weakAugSchema, strongAugSchema } from '../data/index.ts';
 import { lossSchema } from '../losses/supervised.ts';
+import { PRECISIONS } from '../backend/precision.ts';
 
 /**
  * The experiment config: defaults live here once (style.md, Avoid 3). Every object is strict so
@@ -27,6 +28,8 @@ export const trainSchema = z
     val_every_epochs: z.number().int().nonnegative().default(1),
     val_limit: z.number().int().positive().optional(),
     loss: lossSchema.default(lossSchema.parse({})),
+    /** convolutions and matrix products: fp32, or bf16 with fp32 accumulation (native backend with oneDNN bf16 kernels) */
+    precision: z.enum(PRECISIONS).default('fp32'),
   })
   .strict()
   .refine((t) => (t.epochs == null) !== (t.iterations == null), {

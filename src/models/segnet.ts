@@ -5,6 +5,7 @@ import type { ModelConfig } from './config.ts';
 import { architectureForward, buildArchitecture, type Architecture } from './architecture.ts';
 import { ParamStore, type ParamGroup, type ParamKind } from './nn/params.ts';
 import { TensorExec } from './nn/tensor-exec.ts';
+import type { Precision } from '../backend/precision.ts';
 
 export interface ParamInfo {
   /** PyTorch state_dict name */
@@ -55,6 +56,8 @@ class TfSegNet implements SegNet {
     readonly config: ModelConfig,
     readonly numClasses: number,
     seed: number,
+    /** of its convolutions and matrix products, in every forward (and so their gradients) */
+    private readonly precision: Precision,
   ) {
     const rng = new Rng(seed);
     this.store = new ParamStore(rng);
@@ -76,7 +79,7 @@ class TfSegNet implements SegNet {
     }
     const rng = opts.rng ?? this.ownRng;
     const nextSeed = () => rng.nextU32();
-    const ex = new TensorExec({ training: opts.training, nextSeed });
+    const ex = new TensorExec({ training: opts.training, nextSeed, precision: this.precision });
     const p = opts.featureDropout;
     return tf.tidy(() => {
       const perturb =
@@ -116,10 +119,13 @@ function withDropped(x: tf.Tensor4D, rate: number, seed: number): tf.Tensor4D {
   return tf.concat([x, dropped], 0);
 }
 
-/** Same config and seed give the same weights; the weights are PyTorch-style random inits. */
-export function buildSegNet(cfg: ModelConfig, numClasses: number, seed: number): SegNet {
+/**
+ * Same config and seed give the same weights; the weights are PyTorch-style random inits. The
+ * precision is checked by whoever chooses it (src/backend/precision.ts assertPrecision).
+ */
+export function buildSegNet(cfg: ModelConfig, numClasses: number, seed: number, opts: { precision?: Precision } = {}): SegNet {
   if (!Number.isInteger(numClasses) || numClasses < 1) {
     throw new SsssegError('model.numClasses', `number of classes must be a positive integer (got ${numClasses})`);
   }
-  return new TfSegNet(cfg, numClasses, seed);
+  return new TfSegNet(cfg, numClasses, seed, opts.precision ?? 'fp32');
 }

@@ -67,7 +67,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   // read once: methods with several networks (CPS, UCC, teachers) initialise each from the same file
   const weights = weightsFile ? await readWeightsFile(weightsFile) : undefined;
   const buildNet = async (seedOffset = 0): Promise<SegNet> => {
-    const net = buildSegNet(cfg.model, numClasses, cfg.seed * 1000 + netCount++ * 17 + seedOffset);
+    const net = buildSegNet(cfg.model, numClasses, cfg.seed * 1000 + netCount++ * 17 + seedOffset, { precision: cfg.train.precision });
     if (weights && weightsFile) {
       const r = applyWeights(net.params(), weights, weightsFile);
       if (netCount === 1) io.err(`pretrained ${weightsFile}: ${formatLoadReport(r)}`);
@@ -87,7 +87,8 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   }
   io.err(
     `${cfg.method}: ${schedule.totalIters} iterations (${schedule.epochs} epochs × ${schedule.itersPerEpoch}), ` +
-      `batch ${cfg.train.batch_size}${needs.unlabeled ? ` + ${schedule.unlabeledBatch} unlabeled` : ''}, lr ${cfg.train.lr}, backend ${opts.backend}`,
+      `batch ${cfg.train.batch_size}${needs.unlabeled ? ` + ${schedule.unlabeledBatch} unlabeled` : ''}, lr ${cfg.train.lr}, backend ${opts.backend}` +
+      (cfg.train.precision === 'fp32' ? '' : `, precision ${cfg.train.precision}`),
   );
   const streams = new BatchStreams(opts.data, opts.split, cfg, needs, schedule, opts.pseudo);
   const t0 = Date.now();

@@ -6,6 +6,7 @@
  * goes through space-to-batch with d² batch entries. Dropping those taps is exact.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { Precision } from '../precision.ts';
 
 export interface TapRange {
   /** first useful tap */
@@ -43,11 +44,23 @@ type Pair = [number, number];
 const pair = (v: number | Pair): Pair => (typeof v === 'number' ? [v, v] : v);
 
 /**
+ * tf.conv2d, with the project's `precision` attr when it is not fp32 (src/backend/precision.ts;
+ * only the native backend reads it, and its Conv2D gradient passes it on).
+ */
+function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, strides: Pair, pad: 'valid' | tf.backend_util.ExplicitPadding, dilations: Pair, precision: Precision): tf.Tensor4D {
+  if (precision === 'fp32') return tf.conv2d(x, w, strides, pad, 'NHWC', dilations);
+  const attrs = { strides, pad, dataFormat: 'NHWC', dilations, precision };
+  return tf.engine().runKernel(tf.Conv2D, { x, filter: w }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+}
+
+/**
  * tf.conv2d (NHWC, explicit symmetric padding `pad` per side) with taps that read only padding
  * removed from the filter first; the filter slice makes autodiff scatter the pruned gradient
  * back into the full filter.
  */
-export function conv2dPruned(x: tf.Tensor4D, w: tf.Tensor4D, strides: number | Pair, pad: number, dilations: number | Pair): tf.Tensor4D {
+export function conv2dPruned(
+  x: tf.Tensor4D, w: tf.Tensor4D, strides: number | Pair, pad: number, dilations: number | Pair, precision: Precision = 'fp32',
+): tf.Tensor4D {
   const [sh, sw] = pair(strides);
   const [dh, dw] = pair(dilations);
   const [, h, wd] = x.shape;
@@ -58,12 +71,12 @@ export function conv2dPruned(x: tf.Tensor4D, w: tf.Tensor4D, strides: number | P
   const tw = usefulTaps(wd, outW, kw, sw, dw, pad);
   const explicit = (ph: Pair, pw: Pair): tf.backend_util.ExplicitPadding => [[0, 0], ph, pw, [0, 0]];
   if (th == null && tw == null) {
-    return tf.conv2d(x, w, [sh, sw], pad === 0 ? 'valid' : explicit([pad, pad], [pad, pad]), 'NHWC', [dh, dw]);
+    return conv2d(x, w, [sh, sw], pad === 0 ? 'valid' : explicit([pad, pad], [pad, pad]), [dh, dw], precision);
   }
   const rh = th ?? { first: 0, count: kh, pad: [pad, pad] as Pair };
   const rw = tw ?? { first: 0, count: kw, pad: [pad, pad] as Pair };
   const wp = tf.slice(w, [rh.first, rw.first, 0, 0], [rh.count, rw.count, w.shape[2], w.shape[3]]);
   // a single tap has no dilation; keeps the undilated (fast-gradient) path where possible
   const dil: Pair = [rh.count === 1 ? 1 : dh, rw.count === 1 ? 1 : dw];
-  return tf.conv2d(x, wp, [sh, sw], explicit(rh.pad, rw.pad), 'NHWC', dil);
+  return conv2d(x, wp, [sh, sw], explicit(rh.pad, rw.pad), dil, precision);
 }

@@ -41,7 +41,7 @@ export interface NativeAddon {
   axpby(heap: ArrayBuffer, a: number, alpha: number, b: number, beta: number, out: number, n: number): void;
   /** PyTorch SGD on n floats: m' = μ·m + g + wd·p, p' = p − lr·m' */
   sgdStep(heap: ArrayBuffer, p: number, g: number, m: number, pOut: number, mOut: number, n: number, lr: number, momentum: number, weightDecay: number): void;
-  /** JSON {isa, onednn, threads} */
+  /** JSON {isa, onednn, threads, bf16} */
   info(): string;
   /** oneDNN implementation name of the last primitive run (e.g. "jit:avx2") */
   lastImpl(): string;
@@ -53,6 +53,8 @@ export interface NativeInfo {
   isa?: string;
   onednn?: string;
   threads?: number;
+  /** whether oneDNN runs bf16 convolutions on this CPU (ISA avx512_core_bf16 or avx512_core_amx) */
+  bf16?: boolean;
   /** why it is not loaded */
   reason?: string;
   path: string;
@@ -80,7 +82,7 @@ function load(): { addon: NativeAddon | null; info: NativeInfo } {
   try {
     const mod: unknown = createRequire(import.meta.url)(ADDON_PATH);
     if (!isAddon(mod)) throw new Error('unexpected exports');
-    const parsed = JSON.parse(mod.info()) as { isa: string; onednn: string; threads: number };
+    const parsed = JSON.parse(mod.info()) as { isa: string; onednn: string; threads: number; bf16: boolean };
     return { addon: mod, info: { loaded: true, path: ADDON_PATH, ...parsed } };
   } catch (err) {
     const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NativeAddon } from './addon.ts';
 import { asHeapBackend, heapBuffer, offsetOf, sizeOf } from './heap.ts';
+import { precisionField } from './precision-field.ts';
 
 type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
 type Pair = [number, number];
@@ -17,9 +18,11 @@ interface Geometry {
   dilations?: number | Pair;
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
   dataFormat?: 'NHWC' | 'NCHW';
+  /** 'bf16': bf16 operands, fp32 accumulation (src/backend/precision.ts); absent: fp32 */
+  precision?: string;
 }
 
-/** The 17 shape fields of native/src/kernels.h ConvShape, from tfjs's own geometry. */
+/** The 18 shape fields of native/src/kernels.h ConvShape, from tfjs's own geometry and the precision. */
 export function convFields(xShape: Shape4, wShape: Shape4, g: Geometry): { fields: Int32Array; outShape: Shape4 } {
   const info = tf.backend_util.computeConv2DInfo(
     xShape, wShape, g.strides, g.dilations ?? 1, g.pad, g.dimRoundingMode, false, 'channelsLast',
@@ -36,7 +39,7 @@ export function convFields(xShape: Shape4, wShape: Shape4, g: Geometry): { field
     info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outChannels,
     info.filterHeight, info.filterWidth, info.outHeight, info.outWidth,
     info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth,
-    p.top, p.left, pb, pr,
+    p.top, p.left, pb, pr, precisionField(g.precision),
   ]);
   return { fields, outShape: info.outShape as Shape4 };
 }

@@ -13,13 +13,16 @@ export function nativeConv2DGrad(previous: tf.GradConfig | undefined): tf.GradCo
     kernelName: tf.Conv2D,
     inputsToSave: ['x', 'filter'],
     gradFunc: (dy, saved, attrs) => {
-      const a = attrs as unknown as tf.Conv2DAttrs;
+      const a = attrs as unknown as tf.Conv2DAttrs & { precision?: string };
       if (tf.getBackend() !== 'native' || a.dataFormat === 'NCHW') {
         if (previous?.gradFunc == null) throw new Error('no Conv2D gradient to defer to');
         return previous.gradFunc(dy, saved, attrs);
       }
       const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
-      const common = { strides: a.strides, pad: a.pad, dimRoundingMode: a.dimRoundingMode, dilations: a.dilations as number | Pair };
+      // the gradients run in the forward's precision (bf16 operands, fp32 accumulation)
+      const common = {
+        strides: a.strides, pad: a.pad, dimRoundingMode: a.dimRoundingMode, dilations: a.dilations as number | Pair, precision: a.precision,
+      };
       const run = (name: string, inputs: tf.NamedTensorMap, extra: Record<string, unknown>): tf.Tensor4D =>
         tf.engine().runKernel(name, inputs, { ...common, ...extra } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
       return {

@@ -1,15 +1,17 @@
 /**
  * BatchMatMul on oneDNN. The batch dims of a and b are flattened; a side whose batch is 1
- * broadcasts. Batch shapes that only broadcast per axis (e.g. [2,1] with [1,2]) go to wasm.
+ * broadcasts. Batch shapes that only broadcast per axis (e.g. [2,1] with [1,2]) go to wasm. The
+ * `precision` attr ('bf16') is this project's own (src/backend/precision.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { NativeAddon } from './addon.ts';
 import { asHeapBackend, heapBuffer, offsetOf, sizeOf } from './heap.ts';
+import { precisionField } from './precision-field.ts';
 
 export function nativeMatMulKernel(addon: NativeAddon, fallback: (name: string) => tf.KernelFunc): tf.KernelConfig {
   const kernelFunc: tf.KernelFunc = (args) => {
     const { a, b } = args.inputs;
-    const { transposeA, transposeB } = args.attrs as unknown as tf.BatchMatMulAttrs;
+    const { transposeA, transposeB, precision } = args.attrs as unknown as tf.BatchMatMulAttrs & { precision?: string };
     if (a == null || b == null) throw new Error('native BatchMatMul: missing input');
     const ra = a.shape.length;
     const rb = b.shape.length;
@@ -27,7 +29,7 @@ export function nativeMatMulKernel(addon: NativeAddon, fallback: (name: string) 
     if (!flat(batchA) || !flat(batchB) || batch * m * n === 0 || k === 0) return fallback(tf.BatchMatMul)(args);
     const backend = asHeapBackend(args.backend);
     const out = backend.makeOutput([...outer, m, n], 'float32');
-    const fields = Int32Array.from([batchA, batchB, m, k, n, transposeA ? 1 : 0, transposeB ? 1 : 0]);
+    const fields = Int32Array.from([batchA, batchB, m, k, n, transposeA ? 1 : 0, transposeB ? 1 : 0, precisionField(precision)]);
     addon.matmul(heapBuffer(backend), offsetOf(backend, a), offsetOf(backend, b), offsetOf(backend, out), fields);
     return out;
   };

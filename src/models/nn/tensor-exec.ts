@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { SsssegError } from '../../errors.ts';
 import { batchNormAct, batchNormTraining, hasFusedBatchNorm } from '../../backend/kernels/batch-norm.ts';
 import { axpby } from '../../backend/kernels/fused-update.ts';
+import type { Precision } from '../../backend/precision.ts';
 import { conv2dPruned } from '../../backend/kernels/tap-pruning.ts';
 import { adaptiveBin, poolOutSize, type BnAct, type Exec } from './exec.ts';
 import { BN_EPS, BN_MOMENTUM, type BatchNorm2d, type Conv2d } from './layers.ts';
@@ -12,6 +13,8 @@ export interface TensorExecOpts {
   training: boolean;
   /** a fresh tfjs seed for each dropout call */
   nextSeed: () => number;
+  /** convolutions and matrix products: fp32, or bf16 operands with fp32 accumulation */
+  precision?: Precision;
 }
 
 type T4 = tf.Tensor4D;
@@ -24,7 +27,7 @@ export class TensorExec implements Exec<T4> {
     const w = variableOf(c.weight) as tf.Tensor4D;
     // explicit symmetric padding (TF 'same' pads more at the bottom/right for stride 2); taps that
     // read only padding (ASPP rates beyond the map size) are dropped
-    const y = conv2dPruned(x, w, c.stride, c.pad, c.dilation);
+    const y = conv2dPruned(x, w, c.stride, c.pad, c.dilation, this.opts.precision);
     return c.bias ? tf.add(y, variableOf(c.bias)) : y;
   }
 
@@ -97,10 +100,18 @@ export class TensorExec implements Exec<T4> {
     if (bins === 1) return tf.mean(x, [1, 2], true);
     const [n, h, w, c] = x.shape;
     // separable: average rows with a [bins, H] matrix, then columns with a [bins, W] matrix
-    const rows = tf.matMul(poolMatrix(h, bins), tf.reshape(tf.transpose(x, [1, 0, 2, 3]), [h, n * w * c]));
+    const rows = this.matMul(poolMatrix(h, bins), tf.reshape(tf.transpose(x, [1, 0, 2, 3]), [h, n * w * c]) as tf.Tensor2D);
     const byCol = tf.reshape(tf.transpose(tf.reshape(rows, [bins, n, w, c]), [2, 1, 0, 3]), [w, n * bins * c]);
-    const cols = tf.matMul(poolMatrix(w, bins), byCol);
+    const cols = this.matMul(poolMatrix(w, bins), byCol as tf.Tensor2D);
     return tf.transpose(tf.reshape(cols, [bins, n, bins, c]), [1, 2, 0, 3]);
+  }
+
+  /** a·b in the net's precision (its gradient, tfjs-core's, runs in fp32) */
+  private matMul(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+    const precision = this.opts.precision ?? 'fp32';
+    if (precision === 'fp32') return tf.matMul(a, b);
+    const attrs = { transposeA: false, transposeB: false, precision };
+    return tf.engine().runKernel(tf.BatchMatMul, { a, b }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor2D;
   }
 
   resize(x: T4, h: number, w: number): T4 {
