@@ -114,7 +114,10 @@ export class BatchStreams {
     const views = this.needs.strongViews;
     const unlabeled = this.part('unlabeled', it, this.schedule.unlabeledBatch, views, this.needs.boxes !== 'none');
     const mix = this.needs.mixBatch ? this.part('mix', it, this.schedule.unlabeledBatch, views, this.needs.boxes !== 'none') : undefined;
-    return { labeled: await labeled, unlabeled: await unlabeled, unlabeledMix: mix ? await mix : undefined };
+    // awaited together: awaiting one part after another leaves a later part that fails first
+    // without a handler, an unhandled rejection that kills the process instead of one clear error
+    const [l, u, m] = await Promise.all([labeled, unlabeled, mix]);
+    return { labeled: l, unlabeled: u, unlabeledMix: m };
   }
 
   private async part(stream: StreamName, it: number, size: number, views: number, boxes: boolean): Promise<Crop[]> {
