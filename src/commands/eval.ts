@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Io } from '../output.ts';
 import { SsssegError } from '../errors.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
+import { ensureWritableDir } from '../io/writable.ts';
 import { toJson } from '../io/results.ts';
 import { evaluate, type EvalResult, type EvalSample } from '../eval/evaluate.ts';
 import { chooseProtocol, type InferenceMode } from '../eval/protocol.ts';
@@ -45,6 +46,8 @@ const PROGRESS_EVERY_MS = 5000;
 
 export async function runEval(opts: EvalCommandOptions, io: Io, sources: EvalSources = defaultEvalSources): Promise<EvalCommandResult> {
   const split = opts.split ?? 'val';
+  // before the long computation: a prediction folder that cannot be written fails now
+  if (opts.savePred) await ensureWritableDir(opts.savePred, `prediction folder ${opts.savePred}`);
   const model = await sources.loadModel(opts.checkpoint, opts.net);
   try {
     const dataDir = opts.data ?? model.dataDir;
@@ -79,10 +82,11 @@ export async function runEval(opts: EvalCommandOptions, io: Io, sources: EvalSou
       wallTimeS: (Date.now() - t0) / 1000,
     };
     const files = evalOutputPaths(opts.checkpoint, split, opts.net);
+    const markdown = evalMarkdown(result, context);
+    // the table first: a checkpoint in a read-only folder must not cost the computed numbers
+    io.out(markdown);
     await writeFileAtomic(files.json, toJson(evalJson(result, context)));
     await writeFileAtomic(files.csv, evalCsv(result, context));
-    const markdown = evalMarkdown(result, context);
-    io.out(markdown);
     io.err(`wrote ${files.json} and ${path.basename(files.csv)}${opts.savePred ? `; predictions in ${opts.savePred}` : ''}`);
     return { ...result, context, files: { ...files, predictions: opts.savePred }, markdown };
   } finally {

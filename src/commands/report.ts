@@ -9,6 +9,7 @@ import type { Io } from '../output.ts';
 import type { BackendInfo } from '../backend/index.ts';
 import { SsssegError } from '../errors.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
+import { ensureWritableDir } from '../io/writable.ts';
 import { VERSION } from '../version.ts';
 import { renderChart, type ChartSpec } from '../report/chart.ts';
 import { overlaySpec, runCharts, safeName } from '../report/charts.ts';
@@ -110,7 +111,7 @@ function fileCollector(): FileWriter {
       pending.set(rel, data);
     },
     async flush(out) {
-      await fs.mkdir(out, { recursive: true });
+      await ensureWritableDir(out, `report folder ${out}`);
       for (const [rel, data] of pending) await writeFileAtomic(path.join(out, rel), data);
     },
   };

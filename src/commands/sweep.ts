@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { Io } from '../output.ts';
 import { loadConfig } from '../config/load.ts';
 import { SsssegError } from '../errors.ts';
+import { ensureWritableDir } from '../io/writable.ts';
 import { RUN_FILES } from '../train/run-dir.ts';
 import { isPipelineName } from '../methods/index.ts';
 import { runTable } from './table.ts';
@@ -112,7 +113,7 @@ export async function runSweep(opts: SweepOptions, io: Io): Promise<{ entries: S
     while (next < todo.length) {
       const index = next++;
       const e = todo[index]!;
-      await fs.mkdir(path.dirname(e.outDir), { recursive: true });
+      await ensureWritableDir(path.dirname(e.outDir));
       const t0 = Date.now();
       io.out(`[${index + 1}/${todo.length}] ${e.config} → ${e.outDir} (log: ${logFile(e)})`);
       const code = await runChild(e, opts.childFlags ?? [], threads);

@@ -14,6 +14,7 @@ import type { PreparedDataset, ResolvedSplit } from '../data/index.ts';
 import { SsssegError } from '../errors.ts';
 import { machineName, writeRunResults, type RunResults } from '../io/results.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
+import { ensureWritableDir } from '../io/writable.ts';
 import { pipelineConfig } from './config.ts';
 import { STPP_FILES, checkIdentity, clearMarkersFrom, readMarker, removePaths, writeMarker, type StageMarker } from './layout.ts';
 import { pipelineStages, type Stage } from './stages.ts';
@@ -67,7 +68,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineSummar
     throw new SsssegError('stpp.noUnlabeled', `${name} pseudo-labels the unlabeled images, but split ${opts.split.name} has none`);
   }
   if (opts.force) await fs.rm(run, { recursive: true, force: true });
-  await fs.mkdir(run, { recursive: true });
+  await ensureWritableDir(run, `run folder ${run}`);
   await checkIdentity(
     run,
     { method: name, config: toPlainConfig(opts.cfg), dataset: opts.data.name, split: opts.split.name, labeled: opts.split.labeled, unlabeled: opts.split.unlabeled },

@@ -2,7 +2,8 @@ import { promises as fs, existsSync } from 'node:fs';
 import path from 'node:path';
 import yaml from 'js-yaml';
 import { SsssegError } from '../errors.ts';
-import { writeFileAtomic } from '../io/atomic.ts';
+import { appendFileChecked, writeFileAtomic } from '../io/atomic.ts';
+import { ensureWritableDir } from '../io/writable.ts';
 
 /** The files of one run folder; later stages (eval, table, report) read them by these names. */
 export const RUN_FILES = {
@@ -24,6 +25,9 @@ export interface RunDir {
  * `resume` requires the folder and its last checkpoint.
  */
 export async function openRunDir(dir: string, mode: { resume: boolean; force: boolean }): Promise<RunDir> {
+  // a new run creates the folder first, so that a path under a file, /proc or a read-only mount
+  // is one line naming it
+  if (!mode.resume) await ensureWritableDir(dir, `run folder ${dir}`);
   const exists = existsSync(dir) && (await fs.readdir(dir)).length > 0;
   if (mode.resume) {
     if (!existsSync(path.join(dir, RUN_FILES.last))) {
@@ -34,12 +38,12 @@ export async function openRunDir(dir: string, mode: { resume: boolean; force: bo
       throw new SsssegError('train.runExists', `run folder ${dir} already exists`, 'pass --resume to continue it or --force to start over');
     }
     await fs.rm(dir, { recursive: true, force: true });
+    await fs.mkdir(dir);
   }
-  await fs.mkdir(dir, { recursive: true });
   return {
     dir,
     file: (name) => path.join(dir, RUN_FILES[name]),
-    appendLog: (record) => fs.appendFile(path.join(dir, RUN_FILES.log), JSON.stringify(record) + '\n'),
+    appendLog: (record) => appendFileChecked(path.join(dir, RUN_FILES.log), JSON.stringify(record) + '\n'),
   };
 }
 
