@@ -75,7 +75,33 @@ export async function readDatasetMeta(dir: string): Promise<DatasetMeta> {
     const key = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
     throw new SsssegError('data.badDatasetJson', `${file}: key ${key}: ${issue.message}`, PREPARE_HINT);
   }
+  checkSplitIds(parsed.data.splits, file);
   return parsed.data;
+}
+
+/** Ids become file paths and list entries: each must be a plain relative name, once per split. */
+function checkSplitIds(splits: Record<string, string[]>, file: string): void {
+  for (const [name, ids] of Object.entries(splits)) {
+    const bad = ids.filter((id) => !isPlainId(id));
+    if (bad.length > 0) {
+      throw new SsssegError('data.badId', `${file}: split ${name}: id(s) that are not plain relative names: ${listIds(bad.map((id) => JSON.stringify(id)))}`, PREPARE_HINT);
+    }
+    const twice = duplicates(ids);
+    if (twice.length > 0) throw new SsssegError('data.duplicateIds', `${file}: split ${name} lists id(s) more than once: ${listIds(twice)}`, PREPARE_HINT);
+  }
+}
+
+/** Ids that occur more than once, each named once, in the order their repeats appear. */
+export function duplicates(ids: readonly string[]): string[] {
+  const seen = new Set<string>();
+  const twice = new Set<string>();
+  for (const id of ids) (seen.has(id) ? twice : seen).add(id);
+  return [...twice];
+}
+
+/** Up to 10 ids for an error message, with the total when there are more. */
+export function listIds(ids: readonly string[]): string {
+  return ids.slice(0, 10).join(', ') + (ids.length > 10 ? `, … (${ids.length} in all)` : '');
 }
 
 /** Write `<dir>/dataset.json` (atomically; stable key order so equal data gives equal bytes). */
@@ -94,8 +120,11 @@ export function labelRelPath(id: string): string {
 
 /** Ids become file paths: keep them relative, without `..` or odd characters. */
 export function checkId(id: string, where: string): string {
-  if (!/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/.test(id) || id.split('/').some((p) => p === '.' || p === '..')) {
-    throw new SsssegError('data.badId', `${where}: id "${id}" is not a plain relative name`);
-  }
+  if (!isPlainId(id)) throw new SsssegError('data.badId', `${where}: id "${id}" is not a plain relative name`);
   return id;
+}
+
+/** Letters, digits, `_ . -` in `/`-separated parts; no `.` or `..` part, not absolute. */
+export function isPlainId(id: string): boolean {
+  return /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/.test(id) && !id.split('/').some((p) => p === '.' || p === '..');
 }

@@ -76,7 +76,8 @@ export async function writePrepared(spec: SourceSpec, opts: WriteOptions): Promi
     if (skipped.length === items.length) throw new SsssegError('data.empty', `every sample of ${spec.name} was bad; nothing written`);
     const bad = new Set(skipped.map((s) => s.id));
     const splits: Record<string, string[]> = {};
-    for (const s of spec.splits) splits[s.name] = s.items.map((it) => it.id).filter((id) => !bad.has(id));
+    // a source list that names an id twice still gives each id once (dataset.json refuses repeats)
+    for (const s of spec.splits) splits[s.name] = [...new Set(s.items.map((it) => it.id))].filter((id) => !bad.has(id));
     const meta: DatasetMeta = {
       format: FORMAT_TAG,
       name: spec.name,

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { SsssegError } from '../errors.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { Rng } from '../util/rng.ts';
-import { readDatasetMeta, writeDatasetMeta, type DatasetMeta, type PartitionMeta } from './format.ts';
+import { duplicates, isPlainId, listIds, readDatasetMeta, writeDatasetMeta, type DatasetMeta, type PartitionMeta } from './format.ts';
 import type { PreparedDataset } from './dataset.ts';
 
 export interface ResolvedSplit {
@@ -87,8 +87,14 @@ export interface SavePartitionOptions {
 
 /** Write the two lists and register the partition in dataset.json; a different existing one needs force. */
 export async function savePartition(dataDir: string, opts: SavePartitionOptions): Promise<PartitionMeta> {
+  // the name becomes a folder under splits/: it must stay there
+  if (!isPlainId(opts.name)) {
+    throw new SsssegError('split.badName', `partition name "${opts.name}" is not a plain relative name (letters, digits, _ . - in /-separated parts, no ..)`, 'pick another --name');
+  }
   const meta = await readDatasetMeta(dataDir);
   checkIdsExist(meta, [...opts.labeled, ...opts.unlabeled], `partition ${opts.name}`);
+  checkDisjoint(opts.labeled, opts.unlabeled, `partition ${opts.name}`);
+  await checkImagesExist(dataDir, meta, [...opts.labeled, ...opts.unlabeled], `partition ${opts.name}`);
   const dir = partitionDir(opts.name);
   const entry: PartitionMeta = { dir, ...opts.info, labeled: opts.labeled.length, unlabeled: opts.unlabeled.length };
   const old = meta.partitions[opts.name];
@@ -137,8 +143,28 @@ export function checkIdsExist(meta: DatasetMeta, ids: string[], where: string): 
   const known = new Set(Object.values(meta.splits).flat());
   const missing = ids.filter((id) => !known.has(id));
   if (missing.length > 0) {
-    const shown = missing.slice(0, 10).join(', ') + (missing.length > 10 ? `, … (${missing.length} in all)` : '');
-    throw new SsssegError('split.unknownIds', `${where}: ${missing.length} id(s) not in the data set: ${shown}`, 'prepare the data set that this partition was made for');
+    throw new SsssegError('split.unknownIds', `${where}: ${missing.length} id(s) not in the data set: ${listIds(missing)}`, 'prepare the data set that this partition was made for');
+  }
+}
+
+/** No id twice in a list, none both labeled and unlabeled (it would be trained on twice, with and without its label). */
+export function checkDisjoint(labeled: string[], unlabeled: string[], where: string): void {
+  for (const [name, ids] of [['labeled', labeled], ['unlabeled', unlabeled]] as const) {
+    const twice = duplicates(ids);
+    if (twice.length > 0) throw new SsssegError('split.duplicateIds', `${where}: ${name} list names id(s) more than once: ${listIds(twice)}`);
+  }
+  const inLabeled = new Set(labeled);
+  const both = unlabeled.filter((id) => inLabeled.has(id));
+  if (both.length > 0) throw new SsssegError('split.overlap', `${where}: id(s) both labeled and unlabeled: ${listIds(both)}`);
+}
+
+/** Every id must have its image in the folder (dataset.json may list ids whose files are gone). */
+async function checkImagesExist(dataDir: string, meta: DatasetMeta, ids: string[], where: string): Promise<void> {
+  const files = await fs.readdir(path.join(dataDir, 'images'), { recursive: true }).catch(() => [] as string[]);
+  const present = new Set(files.map((f) => f.split(path.sep).join('/')));
+  const missing = ids.filter((id) => !present.has(`${id}.${meta.imageExt}`));
+  if (missing.length > 0) {
+    throw new SsssegError('split.missingImages', `${where}: ${missing.length} id(s) of ${path.join(dataDir, 'dataset.json')} have no image in ${path.join(dataDir, 'images')}: ${listIds(missing)}`, 'prepare the data set again');
   }
 }
 
@@ -169,6 +195,7 @@ async function loadPartition(meta: DatasetMeta, name: string, dir: string): Prom
   const { labeled, unlabeled } = await readPartitionFiles(dir);
   if (labeled.length === 0) throw new SsssegError('split.empty', `${path.join(dir, LABELED_FILE)} lists no ids`);
   checkIdsExist(meta, [...labeled, ...unlabeled], dir);
+  checkDisjoint(labeled, unlabeled, dir);
   return { name, labeled, unlabeled };
 }
 

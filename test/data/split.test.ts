@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, mkdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { cp as cpDir, readFile, readdir, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runSplit } from '../../src/commands/data.ts';
 import { openDataset, resolveSplit } from '../../src/data/index.ts';
@@ -166,4 +167,61 @@ test('importing onto a data set that lacks the ids names the missing ones', asyn
       return true;
     },
   );
+});
+
+test('split names stay inside the data folder: ../ and absolute names are errors, nothing is written', async () => {
+  const root = await tempDir('split');
+  const dir = await fakeDataset(path.join(root, 'deep', 'd'), { train: ids(8) });
+  for (const name of ['../../escape', '/abs/path', 'a/../../b', './x', 'a\\b']) {
+    await assert.rejects(runSplit({ data: dir, labeled: '2', seed: '0', name }, undefined, quiet), (e: Error & { code: string }) => {
+      assert.equal(e.code, 'split.badName');
+      assert.ok(e.message.includes(`"${name}"`), e.message);
+      return true;
+    });
+  }
+  assert.deepEqual(await readdir(root), ['deep']);
+  assert.deepEqual(await readdir(path.join(root, 'deep')), ['d']);
+  assert.deepEqual(Object.keys((await readDatasetMeta(dir)).partitions), []);
+  assert.equal(existsSync(path.join(dir, 'splits')), false);
+});
+
+test('imported lists with an id twice, or an id both labeled and unlabeled, are errors naming the ids', async () => {
+  const root = await tempDir('split');
+  const dir = await fakeDataset(path.join(root, 'd'), { train: ids(8) });
+  const list = async (name: string, labeled: string[], unlabeled: string[]) => {
+    const folder = path.join(root, name);
+    await mkdir(folder);
+    await writeFile(path.join(folder, 'labeled.txt'), labeled.join('\n') + '\n');
+    await writeFile(path.join(folder, 'unlabeled.txt'), unlabeled.join('\n') + '\n');
+    return folder;
+  };
+  const [a, b, c, d, e] = ids(5);
+  const dup = await list('dup', [a!, b!, a!], [c!, d!]);
+  await assert.rejects(runSplit({ data: dir, import: 'u2pl' }, dup, quiet), new RegExp(`labeled list names id\\(s\\) more than once: ${a}$`));
+  const dupU = await list('dupU', [a!], [c!, d!, d!, c!]);
+  await assert.rejects(runSplit({ data: dir, import: 'u2pl' }, dupU, quiet), new RegExp(`unlabeled list names id\\(s\\) more than once: ${d}, ${c}$`));
+  const both = await list('both', [a!, b!], [b!, c!, e!, a!]);
+  await assert.rejects(runSplit({ data: dir, import: 'u2pl' }, both, quiet), { code: 'split.overlap', message: new RegExp(`both labeled and unlabeled: ${b}, ${a}$`) });
+  // the same lists given straight to --split as a folder
+  await assert.rejects(resolveSplit(await openDataset(dir), both), { code: 'split.overlap' });
+  assert.deepEqual(Object.keys((await readDatasetMeta(dir)).partitions), []);
+});
+
+test('split refuses dataset.json ids without an image, listed twice, or that are not plain names, naming them', async () => {
+  const root = await tempDir('split');
+  const ghost = await fakeDataset(path.join(root, 'ghost'), { train: ids(6) });
+  const meta = JSON.parse(await readFile(path.join(ghost, 'dataset.json'), 'utf8')) as { splits: Record<string, string[]> };
+  const withTrain = async (dir: string, train: string[]) => {
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, 'dataset.json'), JSON.stringify({ ...meta, splits: { train } }));
+    return dir;
+  };
+  await withTrain(ghost, [...ids(6), 'ghost']);
+  await assert.rejects(runSplit({ data: ghost, labeled: '1/2', seed: '0' }, undefined, quiet), { code: 'split.missingImages', message: /1 id\(s\) of .*dataset\.json have no image in .*images: ghost$/ });
+  await cpDir(path.join(ghost, 'images'), path.join(root, 'twice', 'images'), { recursive: true });
+  const twice = await withTrain(path.join(root, 'twice'), [...ids(6), 'img_002']);
+  await assert.rejects(runSplit({ data: twice, labeled: '1/2', seed: '0' }, undefined, quiet), { code: 'data.duplicateIds', message: /split train lists id\(s\) more than once: img_002/ });
+  const escape = await withTrain(path.join(root, 'escape'), [...ids(6), '../../../../etc/hostname']);
+  await assert.rejects(runSplit({ data: escape, labeled: '1/2', seed: '0' }, undefined, quiet), { code: 'data.badId', message: /split train: id\(s\) that are not plain relative names: "\.\.\/\.\.\/\.\.\/\.\.\/etc\/hostname"/ });
+  for (const d of [ghost, twice, escape]) assert.equal(existsSync(path.join(d, 'splits')), false, d);
 });
