@@ -41,7 +41,13 @@ export function applyOverride(doc: Plain, assignment: string): Plain {
   const eq = assignment.indexOf('=');
   if (eq <= 0) throw new SsssegError('config.badSet', `--set "${assignment}" must look like key.path=value`);
   const keys = assignment.slice(0, eq).split('.');
-  const value = yaml.load(assignment.slice(eq + 1)) ?? null;
+  let value: unknown;
+  try {
+    value = yaml.load(assignment.slice(eq + 1)) ?? null;
+  } catch (err) {
+    const reason = err instanceof yaml.YAMLException ? err.reason : (err as Error).message.split('\n')[0];
+    throw new SsssegError('config.badSet', `--set "${assignment}": the value is not valid YAML (${reason})`, 'quote lists and mappings whole, e.g. --set \'train.lr=[1, 2]\'');
+  }
   let patch: Plain = { [keys[keys.length - 1]!]: value };
   for (let i = keys.length - 2; i >= 0; i--) patch = { [keys[i]!]: patch };
   return mergeConfig(doc, patch);
@@ -101,8 +107,11 @@ export function validateConfig(doc: Plain, file: string): ExperimentConfig {
   const methodKeys = Object.fromEntries(names.map((m) => [m, z.unknown().optional()]));
   const strict = baseConfigSchema.extend(methodKeys).strict();
   const base = parseWith(strict, doc, file);
-  const schema = isPipelineName(method) ? PIPELINES[method].configSchema : METHODS[method].configSchema;
-  const methodConfig = parseWith(schema as z.ZodType<unknown>, doc[method] ?? {}, file, [method]);
+  const sectionSchema = (m: string) => (isPipelineName(m) ? PIPELINES[m].configSchema : METHODS[m as keyof typeof METHODS].configSchema) as z.ZodType<unknown>;
+  // sections of other methods are checked too (a typo there must not wait until someone runs that
+  // method); shared files and `--method` overrides may legitimately carry several
+  for (const other of names) if (other !== method && doc[other] !== undefined) parseWith(sectionSchema(other), doc[other], file, [other]);
+  const methodConfig = parseWith(sectionSchema(method), doc[method] ?? {}, file, [method]);
   if (isMethodName(method)) checkBoxes((base as Pick<ExperimentConfig, 'data'>).data.strong.cutmix.box, METHODS[method].dataNeeds(methodConfig).boxes, method, file);
   const { extends: _e, ...clean } = base as typeof base & { extends?: unknown };
   return { ...clean, methodConfig, source: file } as ExperimentConfig;
