@@ -7,7 +7,7 @@ import { run } from '../../src/cli/main.ts';
 import { useTestBackend } from '../helpers/backend.ts';
 import { cliOk, memoryIo } from '../helpers/io.ts';
 import { readOnlyDir } from '../helpers/mounts.ts';
-import { REPO_ROOT, SHARED } from '../helpers/shared.ts';
+import { REPO_ROOT, sharedPath } from '../helpers/shared.ts';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'sssseg-writable-'));
 const data = path.join(tmp, 'data');
@@ -52,9 +52,9 @@ test('outputs under /proc are refused at once (recursive mkdir there never settl
   await failsWith(['synthetic', '--out', '/proc/x'], proc);
   await failsWith(trainTo('/proc/self/run'), proc);
   await failsWith(['eval', path.join(run1, 'last.bin'), '--save-pred', '/proc/self/x'], proc);
-  const camvid = path.join(SHARED, 'data', 'camvid');
-  if (existsSync(camvid)) await failsWith(['prepare-camvid', '--root', camvid, '--out', '/proc/x'], proc);
-  else t.diagnostic('../shared/data/camvid absent: prepare-camvid case skipped');
+  const camvid = sharedPath('data', 'camvid');
+  if (camvid) await failsWith(['prepare-camvid', '--root', camvid, '--out', '/proc/x'], proc);
+  else t.diagnostic('prepare-camvid case skipped: needs ../shared/data/camvid');
 });
 
 test('read-only targets: prepare, train, split, save-pred name the path and the cause', async (t) => {
