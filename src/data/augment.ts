@@ -1,6 +1,6 @@
 /**
  * The weak and strong augmentation pipelines and their configuration. Defaults live once, in the
- * zod schemas; they follow UniMatch (spec/methods.md §3.2) and every part is switchable so the
+ * zod schemas; they follow UniMatch (docs/methods.md §3.2) and every part is switchable so the
  * U2PL (§1.2), ST++ (§2.2), PS-MT (§4.3) and CPS (§5.2) recipes are configurations, not code.
  */
 import { z } from 'zod';

@@ -1,6 +1,6 @@
 /**
- * Inference protocols of the papers (spec §8): which part of the image the net sees, at which
- * scales, and whether flipped copies are averaged in.
+ * Inference protocols of the papers (docs/methods.md §8): which part of the image the net sees, at
+ * which scales, and whether flipped copies are averaged in.
  */
 import { SsssegError } from '../errors.ts';
 

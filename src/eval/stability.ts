@@ -1,6 +1,6 @@
 /**
- * ST++ reliable-image selection (spec §2.3 step 2): an unlabeled image is "stable" when the
- * predictions of the earlier supervised checkpoints agree with the final one.
+ * ST++ reliable-image selection (docs/methods.md §2.3 step 2): an unlabeled image is "stable" when
+ * the predictions of the earlier supervised checkpoints agree with the final one.
  */
 import { SsssegError } from '../errors.ts';
 import { ConfusionMatrix } from './metrics.ts';

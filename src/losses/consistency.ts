@@ -8,8 +8,8 @@ import { pixelCrossEntropy, upsampleLogits } from './ce.ts';
  */
 
 /**
- * Mean Teacher consistency (TorchSemiSeg `voc8.res50v3+.MeanTeacher`, spec §6): the mean over
- * N·H·W·C of (softmax(student) − softmax(teacher))², both at the student's resolution.
+ * Mean Teacher consistency (TorchSemiSeg `voc8.res50v3+.MeanTeacher`, docs/methods.md §6): the mean
+ * over N·H·W·C of (softmax(student) − softmax(teacher))², both at the student's resolution.
  */
 export function softmaxMse(student: tf.Tensor4D, teacher: tf.Tensor4D): tf.Scalar {
   return tf.tidy(() => {

@@ -2,10 +2,10 @@ import { IGNORE } from './ce.ts';
 import { percentile, validValues } from './entropy.ts';
 
 /**
- * Pixel selection for U2PL's contrastive loss (spec §1.3 step 8): the reliable/unreliable entropy
- * partition, the probability-rank window (PRT) and the per-class anchor, prototype and negative
- * pixels. Everything here is plain JS over flat arrays: the percentiles need the CPU anyway, and
- * index lists let the loss gather only the rows it uses.
+ * Pixel selection for U2PL's contrastive loss (docs/methods.md §1.3 step 8): the
+ * reliable/unreliable entropy partition, the probability-rank window (PRT) and the per-class
+ * anchor, prototype and negative pixels. Everything here is plain JS over flat arrays: the
+ * percentiles need the CPU anyway, and index lists let the loss gather only the rows it uses.
  *
  * Layout: pixel p indexes [n, h, w] row-major; per-class arrays are class-minor ([n, h, w, C]),
  * i.e. NHWC. The batch is cat(labeled, unlabeled): the first `numLabeled·h·w` pixels are labeled.

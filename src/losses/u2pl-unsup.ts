@@ -3,7 +3,7 @@ import { IGNORE, pixelCrossEntropy, upsampleLogits } from './ce.ts';
 import { percentile, pixelEntropy, validValues } from './entropy.ts';
 
 /**
- * U2PL's unsupervised loss with entropy-based dropping (spec §1.3 step 7, upstream
+ * U2PL's unsupervised loss with entropy-based dropping (docs/methods.md §1.3 step 7, upstream
  * `compute_unsupervised_loss`): pseudo-labelled pixels whose teacher entropy reaches the
  * `percent`-th percentile are set to ignore, and the CE mean over the kept pixels is rescaled by
  * N·H·W / kept.

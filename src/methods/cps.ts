@@ -9,9 +9,9 @@ import { detach } from '../backend/detach.ts';
 import { netLayout, type NetsState } from './shared/nets.ts';
 
 /**
- * Cross Pseudo Supervision (TorchSemiSeg `voc8.res50v3+.CPS+CutMix`, spec §5): two differently
- * initialised networks; each one's hard argmax labels supervise the other. With CutMix, the
- * labels come from the two unlabeled batches' logits mixed by the box mask, and the networks
+ * Cross Pseudo Supervision (TorchSemiSeg `voc8.res50v3+.CPS+CutMix`, docs/methods.md §5): two
+ * differently initialised networks; each one's hard argmax labels supervise the other. With CutMix,
+ * the labels come from the two unlabeled batches' logits mixed by the box mask, and the networks
  * predict on the mixed image. No confidence threshold.
  */
 const configSchema = z

@@ -11,7 +11,7 @@ import { disposePseudo, type PseudoLabels } from './shared/pseudo.ts';
 import type { Rng } from '../util/rng.ts';
 
 /**
- * CutMix-Seg (French et al., BMVC'20), approximated as spec §6 directs since no repo was read:
+ * CutMix-Seg (French et al., BMVC'20), approximated (docs/methods.md §6) since no repo was read:
  * TorchSemiSeg's box-mask generator + a Mean Teacher + confidence-masked CE on the teacher's
  * argmax. The teacher predicts on two unlabeled batches, its probabilities are mixed with the box
  * mask, and the student predicts on the mixed image. Defaults marked [unverified] follow the

@@ -8,8 +8,8 @@ import { pseudoLabels } from './shared/pseudo.ts';
 import { disposeTarget, mixStrong, mixTarget, stepInputs, validOf } from './shared/fixmatch-core.ts';
 
 /**
- * FixMatch as in UniMatch's `fixmatch.py` (spec §3.3): UniMatch with one strong view and no
- * feature perturbation; total = (L_x + L_s) / 2.
+ * FixMatch as in UniMatch's `fixmatch.py` (docs/methods.md §3.3): UniMatch with one strong view and
+ * no feature perturbation; total = (L_x + L_s) / 2.
  */
 const configSchema = z
   .object({

@@ -7,9 +7,9 @@ import { netLayout, sliceOutputs, type NetsState } from './shared/nets.ts';
 import { sigmoidRampup } from './shared/ramps.ts';
 
 /**
- * Mean Teacher as TorchSemiSeg's `voc8.res50v3+.MeanTeacher` baseline (spec §6): an EMA teacher
- * (parameters only, updated before each student step), MSE between the two softmaxes over the
- * labeled and unlabeled images, weight 100.
+ * Mean Teacher as TorchSemiSeg's `voc8.res50v3+.MeanTeacher` baseline (docs/methods.md §6): an EMA
+ * teacher (parameters only, updated before each student step), MSE between the two softmaxes over
+ * the labeled and unlabeled images, weight 100.
  */
 const configSchema = z
   .object({

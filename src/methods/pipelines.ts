@@ -16,7 +16,7 @@ const ttaSchema = z
   .strict();
 
 const common = {
-  /** epochs of each training stage (teacher, then re-trainings); default train.epochs for all (spec §2.4) */
+  /** epochs of each training stage (teacher, then re-trainings); default train.epochs for all (docs/methods.md §2.4) */
   stage_epochs: z.array(z.number().int().positive()).min(1).nullable().optional(),
   /** test-time augmentation for pseudo-labelling */
   tta: ttaSchema.default(ttaSchema.parse({})),

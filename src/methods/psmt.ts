@@ -13,11 +13,11 @@ import { pseudoLabels } from './shared/pseudo.ts';
 import { cosineRampup } from './shared/ramps.ts';
 
 /**
- * PS-MT (spec §4): two EMA teachers and one student. After a supervised warm-up of all three, the
- * teacher of the epoch (odd epochs teacher 1, even teacher 2) takes the student's EMA, BN buffers
- * included; the other teacher only assists: its logits keep their top-k classes and take the
- * current teacher's elsewhere. The γ-ensemble of both, CutMixed with the strong unlabeled views,
- * supervises the student through confidence-weighted CE. Evaluation averages both teachers.
+ * PS-MT (docs/methods.md §4): two EMA teachers and one student. After a supervised warm-up of all
+ * three, the teacher of the epoch (odd epochs teacher 1, even teacher 2) takes the student's EMA,
+ * BN buffers included; the other teacher only assists: its logits keep their top-k classes and take
+ * the current teacher's elsewhere. The γ-ensemble of both, CutMixed with the strong unlabeled
+ * views, supervises the student through confidence-weighted CE. Evaluation averages both teachers.
  * T-VAT (adversarial noise on the student's decoder features) is not implemented: SegNet has no
  * hook to perturb encoder features.
  */

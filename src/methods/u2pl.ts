@@ -9,7 +9,7 @@ import { semiStep, supOnlyStep, type U2plState } from './u2pl/step.ts';
 /**
  * U2PL (Wang et al., CVPR 2022): EMA teacher pseudo-labels with entropy-based dropping of
  * unreliable pixels, plus a contrastive loss that uses those unreliable pixels as negatives
- * through a per-class memory bank (spec/methods.md §1). The pieces live in ./u2pl/.
+ * through a per-class memory bank (docs/methods.md §1). The pieces live in ./u2pl/.
  */
 const BANK_PREFIX = 'u2pl/memory_bank/';
 

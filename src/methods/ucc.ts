@@ -13,11 +13,11 @@ import { validOf } from './shared/fixmatch-core.ts';
 import { planCopyPaste, updateClassConfidence } from './shared/copy-paste.ts';
 
 /**
- * UCC (CVPR'22; spec §7, paper/abstract only, no official code): cross-head co-training. Each
- * head's weak-view pseudo-labels supervise the other head's strong view, weighted per pixel by
+ * UCC (CVPR'22; docs/methods.md §7, paper/abstract only, no official code): cross-head co-training.
+ * Each head's weak-view pseudo-labels supervise the other head's strong view, weighted per pixel by
  * the provider's certainty (UGRM), with labeled pixels copy-pasted onto the strong views (DCSCP).
- * Approximations, all configurable, defaults stated in the README: two whole networks stand in
- * for one encoder with two heads (SegNet exposes no shared encoder); the uncertainty formula,
+ * Approximations, all configurable, defaults stated in the README: two whole networks stand in for
+ * one encoder with two heads (SegNet exposes no shared encoder); the uncertainty formula,
  * thresholds, copy-paste probabilities and loss weights are not published.
  */
 const configSchema = z

@@ -8,9 +8,10 @@ import { pseudoLabels } from './shared/pseudo.ts';
 import { disposeTarget, mixStrong, mixTarget, stepInputs, validOf, type MixTarget } from './shared/fixmatch-core.ts';
 
 /**
- * UniMatch (`unimatch.py`, spec §3): one network, no teacher. Two strong views of each unlabeled
- * image, each CutMixed with a second unlabeled batch, learn from the weak view's confident
- * pseudo-labels; a feature-perturbed (Dropout2d) decode of the weak view learns from them too.
+ * UniMatch (`unimatch.py`, docs/methods.md §3): one network, no teacher. Two strong views of each
+ * unlabeled image, each CutMixed with a second unlabeled batch, learn from the weak view's
+ * confident pseudo-labels; a feature-perturbed (Dropout2d) decode of the weak view learns from them
+ * too.
  */
 const configSchema = z
   .object({

@@ -1,6 +1,6 @@
 /**
  * ST++ step 2: score every unlabeled image by how stable the teacher's prediction was during
- * training (spec §2.3), and split the ids into reliable / unreliable.
+ * training (docs/methods.md §2.3), and split the ids into reliable / unreliable.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';

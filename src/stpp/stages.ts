@@ -1,6 +1,7 @@
 /**
- * The stages of ST and ST++ (spec §2.3), each a function of the run folder: it reads what the
- * earlier stages wrote and writes its own outputs. `outputs` names what a redo must delete.
+ * The stages of ST and ST++ (docs/methods.md §2.3), each a function of the run folder: it reads
+ * what the earlier stages wrote and writes its own outputs. `outputs` names what a redo must
+ * delete.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -185,7 +186,7 @@ function selectStage(ctx: StageContext, c: StppConfig): Stage {
   };
 }
 
-/** ST: teacher → pseudo-label all → re-train. ST++: the six steps of spec §2.3. */
+/** ST: teacher → pseudo-label all → re-train. ST++: the six steps of docs/methods.md §2.3. */
 export function pipelineStages(ctx: StageContext, kind: 'st' | 'stpp'): Stage[] {
   const all = async () => [...ctx.split.unlabeled];
   if (kind === 'st') {

@@ -14,7 +14,7 @@ export interface ValidationResult {
   n: number;
 }
 
-/** The protocol named in the config's `eval` section (spec §8: each paper's own). */
+/** The protocol named in the config's `eval` section (docs/methods.md §8: each paper's own). */
 export function protocolFromConfig(cfg: ExperimentConfig): InferenceProtocol {
   const e = cfg.eval;
   return { mode: e.mode, crop: e.crop ?? cfg.data.crop, stride: e.stride, scales: e.scales, flip: e.flip, sizeDivisor: e.size_divisor };

@@ -1,6 +1,6 @@
 /**
  * CutMix box masks (HW, 1 = "take this pixel from the mix partner", 0 = keep own). Three
- * generators, one per reference method; spec/methods.md §1.2 (U2PL), §3.2 (UniMatch), §5.2 (CPS).
+ * generators, one per reference method; docs/methods.md §1.2 (U2PL), §3.2 (UniMatch), §5.2 (CPS).
  */
 import type { Rng } from '../../util/rng.ts';
 import { fittingRect, type Rect } from './photometric.ts';

@@ -4,9 +4,9 @@ import { IGNORE } from '../../losses/ce.ts';
 import { masksToTensor } from './mix.ts';
 
 /**
- * Class-aware copy-paste from labeled onto unlabeled images (UCC's DCSCP, spec §7, whose exact
- * sampling is unpublished): for each unlabeled image, with probability `p`, take labeled image
- * i mod n_l, draw up to `maxClasses` of the classes in its ground truth (without replacement,
+ * Class-aware copy-paste from labeled onto unlabeled images (UCC's DCSCP, docs/methods.md §7, whose
+ * exact sampling is unpublished): for each unlabeled image, with probability `p`, take labeled
+ * image i mod n_l, draw up to `maxClasses` of the classes in its ground truth (without replacement,
  * probability ∝ `classWeights`), and paste the pixels of those classes.
  */
 export interface PastePlan {

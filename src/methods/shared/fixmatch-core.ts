@@ -7,9 +7,9 @@ import { mixNhw, mixNhwc } from './mix.ts';
 import { validFromIgnore } from '../../losses/consistency.ts';
 
 /**
- * The pieces UniMatch's `unimatch.py` and `fixmatch.py` share (spec §3.3): pseudo-labels of the
- * mix partner from an eval-mode forward, CutMix of the strong views with the partner's strong
- * views, and the partner's targets pasted inside each box.
+ * The pieces UniMatch's `unimatch.py` and `fixmatch.py` share (docs/methods.md §3.3): pseudo-labels
+ * of the mix partner from an eval-mode forward, CutMix of the strong views with the partner's
+ * strong views, and the partner's targets pasted inside each box.
  */
 
 /** A pseudo-labelled target with its valid (non-padded) mask, all NHW at crop resolution. */

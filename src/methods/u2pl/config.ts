@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * The `u2pl:` section. Defaults are the official VOC config (spec/methods.md §1.3–1.4); every
+ * The `u2pl:` section. Defaults are the official VOC config (docs/methods.md §1.3–1.4); every
  * ablation row of the paper is one key: contrastive on/off, memory bank on/off, DPA on/off
  * (fixed α), PRT on/off, negatives from unreliable/reliable/all pixels, r_l, r_h, α0.
  */
@@ -62,7 +62,7 @@ export function alphaAt(c: U2plConfig, epoch: number, epochs: number): number {
   return c.dpa ? c.alpha0 * (1 - epoch / Math.max(epochs, 1)) : c.alpha0;
 }
 
-/** EMA decay at global iteration i (spec §1.3 step 10): min(1 − 1/(i − L·sup_only + 1), ema_decay). */
+/** EMA decay at global iteration i (docs/methods.md §1.3 step 10): min(1 − 1/(i − L·sup_only + 1), ema_decay). */
 export function emaDecayAt(c: U2plConfig, iteration: number, itersPerEpoch: number): number {
   const k = iteration - itersPerEpoch * c.sup_only_epoch + 1;
   return Math.min(1 - 1 / Math.max(k, 1), c.ema_decay);

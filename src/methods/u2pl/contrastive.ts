@@ -5,9 +5,9 @@ import type { ContrastiveConfig } from './config.ts';
 import type { MemoryBank } from './memory-bank.ts';
 
 /**
- * U2PL's contrastive loss (spec §1.3 step 8, upstream `compute_contra_memobank_loss`), split in
- * two: `prepareContrast` does everything that needs no gradient (enqueue negatives, teacher
- * prototypes, sampling anchors and negatives) before the student's forward pass, and
+ * U2PL's contrastive loss (docs/methods.md §1.3 step 8, upstream `compute_contra_memobank_loss`),
+ * split in two: `prepareContrast` does everything that needs no gradient (enqueue negatives,
+ * teacher prototypes, sampling anchors and negatives) before the student's forward pass, and
  * `contrastLoss` runs inside the gradient closure on the student's representation.
  *
  * One deliberate difference from the released code: the second loop indexes anchors and

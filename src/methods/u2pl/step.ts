@@ -33,7 +33,7 @@ export function supOnlyStep(s: U2plState, batch: TrainBatch, ctx: StepContext): 
   ctx.log('loss_contra', 0);
 }
 
-/** One semi-supervised iteration (spec §1.3 steps 2–10). */
+/** One semi-supervised iteration (docs/methods.md §1.3 steps 2–10). */
 export function semiStep(s: U2plState, batch: TrainBatch, ctx: StepContext): void {
   const u = batch.unlabeled!;
   const { student, teacher } = s.nets;
