@@ -69,20 +69,6 @@ export function fakeTrainBatch(cfg: ExperimentConfig, needs: DataNeeds, numClass
   return { labeled, unlabeled, unlabeledMix };
 }
 
-/**
- * The first epoch in which the method runs its full semi-supervised step: past U2PL's
- * `sup_only_epoch` or PS-MT's `warm_up_epochs` (and at least 1, where the U2PL bench has always
- * measured).
- */
-export function firstSemiEpoch(methodConfig: unknown): number {
-  const c = (methodConfig ?? {}) as Record<string, unknown>;
-  for (const key of ['sup_only_epoch', 'warm_up_epochs']) {
-    const v = c[key];
-    if (typeof v === 'number') return Math.max(1, v);
-  }
-  return 1;
-}
-
 export interface IterationTiming {
   /** median seconds of the timed steps */
   median_s: number;
@@ -139,7 +125,9 @@ export async function prepareIteration<C, S>(method: Method<C, S>, c: C, cfg: Ex
   const state = await method.init({ model: cfg.model, source: cfg.source, numClasses, rng: new Rng(1), buildNet }, c);
   const nets = Object.entries(method.nets(state));
   const sgd = new Sgd({ momentum: cfg.train.momentum, weightDecay: cfg.train.weight_decay, headLrMult: cfg.train.head_lr_mult });
-  const epoch = firstSemiEpoch(c);
+  const semiStart = method.semiStart?.(state, ITERS_PER_EPOCH) ?? 0;
+  // the first epoch of the full semi-supervised step (U2PL: past its supervised epoch and the aliasing one)
+  const epoch = Math.max(1, Math.ceil(semiStart / ITERS_PER_EPOCH));
   const totalEpochs = Math.max(TOTAL_EPOCHS, epoch + 1);
   let batch: TrainBatch;
   try {
@@ -153,8 +141,9 @@ export async function prepareIteration<C, S>(method: Method<C, S>, c: C, cfg: Ex
   const schedule = { epochs: totalEpochs, itersPerEpoch: ITERS_PER_EPOCH, totalIters: totalEpochs * ITERS_PER_EPOCH };
   const context = (): StepContext => {
     const it = i++;
+    const iteration = epoch * ITERS_PER_EPOCH + it;
     const rng = new Rng(100 + it);
-    return makeStepContext({ loss: cfg.train.loss, schedule, iteration: epoch * ITERS_PER_EPOCH + it, lr: cfg.train.lr, rng, sgd, netName: netNamer(nets), logs: {} });
+    return makeStepContext({ loss: cfg.train.loss, schedule, iteration, semiIteration: iteration - semiStart, lr: cfg.train.lr, rng, sgd, netName: netNamer(nets), logs: {} });
   };
   return {
     epoch,

@@ -9,6 +9,30 @@ import { PRECISIONS } from '../backend/precision.ts';
  * an unknown key is an error that names it. The method's own section (key = method name) is
  * validated by that method's schema in load.ts.
  */
+/**
+ * `train.semi`: how the semi-supervised phase starts, shared by every method. The defaults are the
+ * official recipes (no extra warm-up, teachers as each method's code leaves them, no extra ramp);
+ * `experiments/profiles/from-scratch.yaml` sets them for networks trained without ImageNet weights.
+ */
+const span = z.number().int().nonnegative();
+const fraction = z.number().min(0).max(1);
+export const semiSchema = z
+  .object({
+    /** supervised-only iterations before any unlabeled loss (the trainer trains the method's students on labeled CE) */
+    warmup_iters: span.optional(),
+    /** the same as a fraction of the run's iterations */
+    warmup_fraction: fraction.optional(),
+    /** at the start of the semi-supervised phase every EMA teacher becomes a copy of its student: `full` includes BN statistics */
+    teacher_reset: z.enum(['none', 'full']).default('none'),
+    /** iterations over which every unlabeled loss weight ramps from 0 to 1 after the warm-up */
+    rampup_iters: span.optional(),
+    rampup_fraction: fraction.optional(),
+    rampup_shape: z.enum(['sigmoid', 'linear']).default('sigmoid'),
+  })
+  .strict()
+  .refine((s) => s.warmup_iters === undefined || s.warmup_fraction === undefined, { message: 'set warmup_iters or warmup_fraction, not both' })
+  .refine((s) => s.rampup_iters === undefined || s.rampup_fraction === undefined, { message: 'set rampup_iters or rampup_fraction, not both' });
+
 export const trainSchema = z
   .object({
     epochs: z.number().int().positive().optional(),
@@ -30,6 +54,7 @@ export const trainSchema = z
     loss: lossSchema.default(lossSchema.parse({})),
     /** convolutions and matrix products: fp32, or bf16 with fp32 accumulation (native backend with oneDNN bf16 kernels) */
     precision: z.enum(PRECISIONS).default('fp32'),
+    semi: semiSchema.prefault({}),
   })
   .strict()
   .refine((t) => (t.epochs == null) !== (t.iterations == null), {
@@ -82,6 +107,7 @@ export const baseConfigSchema = z.object({
 });
 
 export type TrainConfig = z.infer<typeof trainSchema>;
+export type SemiConfig = z.infer<typeof semiSchema>;
 export type EvalConfig = z.infer<typeof evalSchema>;
 export type DataConfig = z.infer<typeof dataSchema>;
 

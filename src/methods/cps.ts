@@ -86,7 +86,7 @@ export const cps: Method<CpsConfig, CpsState> = {
         const p2 = right.forward(all, opts).logits;
         cross = crossLoss(p1, p2, hardLabels(detach(p1), h, w), hardLabels(detach(p2), h, w));
       }
-      return { sup, cps: { value: cross, weight: s.cfg.cps_weight } };
+      return { sup, cps: { value: cross, weight: s.cfg.cps_weight, unlabeled: true } };
     }, [left, right]);
     for (const t of [m, input, pl1, pl2]) t?.dispose();
   },

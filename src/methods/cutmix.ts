@@ -69,7 +69,7 @@ export const cutmix: Method<CutMixConfig, CutMixState> = {
       const opts = { training: true, rng: ctx.rng };
       const sup = ctx.supervised(student.forward(x, opts), y);
       const cons = pseudoCrossEntropy(student.forward(mixed, opts).logits, target.label, { conf: target.conf, thresh: s.cfg.conf_thresh, normalise: s.cfg.normalise });
-      return { sup, cons: { value: cons, weight: s.cfg.unsup_weight } };
+      return { sup, cons: { value: cons, weight: s.cfg.unsup_weight, unlabeled: true } };
     }, [student]);
     emaUpdate(teacher, student, s.cfg.ema_decay, { buffers: true });
     disposePseudo(target);

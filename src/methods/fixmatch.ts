@@ -41,7 +41,7 @@ export const fixmatch: Method<FixMatchConfig, FixMatchState> = {
       const lossX = ctx.supervised(sliceOutputs(out, 0, nl), y);
       const lossS = pseudoCrossEntropy(predS, target.label, { conf: target.conf, thresh: s.cfg.conf_thresh, valid: target.valid, normalise: 'valid' });
       // total = (L_x + L_s) / 2
-      return { x: { value: lossX, weight: 0.5 }, s: { value: lossS, weight: 0.5 } };
+      return { x: { value: lossX, weight: 0.5 }, s: { value: lossS, weight: 0.5, unlabeled: true } };
     }, [net]);
     disposeTarget(partner);
     tf.dispose([strongIn, weakIn, valid]);

@@ -44,7 +44,7 @@ export const mt: Method<MtConfig, MtState> = {
     const weight = s.cfg.consistency_weight * sigmoidRampup(ctx.iteration / ctx.itersPerEpoch, s.cfg.rampup_epochs);
     ctx.minimize(() => {
       const out = student.forward(all, { training: true, rng: ctx.rng });
-      return { sup: ctx.supervised(sliceOutputs(out, 0, nl), y), cons: { value: softmaxMse(out.logits, target), weight } };
+      return { sup: ctx.supervised(sliceOutputs(out, 0, nl), y), cons: { value: softmaxMse(out.logits, target), weight, unlabeled: true } };
     }, [student]);
     tf.dispose([all, target]);
   },

@@ -92,6 +92,8 @@ export const psmt: Method<PsmtConfig, PsmtState> = {
     return { nets, ensemble: new AveragedNet([nets.teacher1, nets.teacher2]), cfg };
   },
   nets: (s) => s.nets,
+  teachers: (s) => [[s.nets.teacher1, s.nets.student], [s.nets.teacher2, s.nets.student]],
+  semiStart: (s, itersPerEpoch) => s.cfg.warm_up_epochs * itersPerEpoch,
   // the name says how to rebuild it from a checkpoint: the mean of these two networks' logits
   evalNet: (s) => ({ name: 'teacher1+teacher2', net: s.ensemble }),
   step(s, batch, ctx) {
@@ -99,7 +101,7 @@ export const psmt: Method<PsmtConfig, PsmtState> = {
     const { x, y } = batch.labeled;
     const xs = batch.labeled.strong[0]!;
     const opts = { training: true, rng: ctx.rng };
-    if (ctx.epoch < s.cfg.warm_up_epochs) {
+    if (ctx.semiIteration < 0) {
       // teachers on weak, student on strong labeled images, each its own CE
       const warmup = () => tf.addN([ctx.supervised(teacher1.forward(x, opts), y), ctx.supervised(teacher2.forward(x, opts), y), ctx.supervised(student.forward(xs, opts), y)]) as tf.Scalar;
       ctx.minimize(() => ({ warmup: warmup() }), [student, teacher1, teacher2]);
@@ -117,13 +119,12 @@ export const psmt: Method<PsmtConfig, PsmtState> = {
       const p = pseudoLabels(mixNhwc(logits, gatherBatch(logits, perm), m), h, w);
       return [p.conf, p.label] as const;
     });
-    const semiIter = ctx.iteration - s.cfg.warm_up_epochs * ctx.itersPerEpoch;
-    const weight = s.cfg.unsup_weight * cosineRampup(semiIter, s.cfg.rampup_epochs * ctx.itersPerEpoch);
+    const weight = s.cfg.unsup_weight * cosineRampup(ctx.semiIteration, s.cfg.rampup_epochs * ctx.itersPerEpoch);
     ctx.minimize(() => {
       const sup = ctx.supervised(student.forward(xs, opts), y);
       const pred = student.forward(mixed, opts).logits;
       const unsup = pseudoCrossEntropy(pred, label, { conf, thresh: s.cfg.conf_thresh, weight: conf, normalise: 'kept' });
-      return { sup, unsup: { value: unsup, weight } };
+      return { sup, unsup: { value: unsup, weight, unlabeled: true } };
     }, [student]);
     emaUpdate(curr === 1 ? teacher1 : teacher2, student, s.cfg.ema_decay, { buffers: true });
     tf.dispose([mixed, m, conf, label]);

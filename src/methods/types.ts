@@ -68,6 +68,11 @@ export interface StepContext {
   totalEpochs: number;
   itersPerEpoch: number;
   totalIters: number;
+  /**
+   * Iterations since the semi-supervised phase began (0 at its first iteration, negative before):
+   * the method's own supervised epochs and the trainer's warm-up (`train.semi`) both come first.
+   */
+  semiIteration: number;
   rng: Rng;
   /** The configured supervised loss (`train.loss`: CE or OHEM, plus the weighted aux head). */
   supervised(out: SegOutputs, labels: tf.Tensor3D): tf.Scalar;
@@ -75,6 +80,7 @@ export interface StepContext {
    * One SGD step (momentum, weight decay, poly LR, backbone/head groups) on the trainable
    * parameters of `nets`, minimising the weighted sum of the named terms `objective` returns. The
    * trainer logs each term as `loss_<name>` (unweighted) and, when there are several, the total as `loss`.
+   * Terms marked `unlabeled` have their weight ramped up by the trainer after the warm-up.
    */
   minimize(objective: () => LossTerms, nets: SegNet[]): void;
   /** Record a scalar for the progress bar and the JSONL log. */
@@ -93,6 +99,12 @@ export interface Method<C = unknown, S = unknown> {
   init(ctx: MethodInit, c: C): Promise<S>;
   /** every network to checkpoint, by prefix; the first is the one trained from scratch. The trainer disposes them at the end. */
   nets(state: S): Record<string, SegNet>;
+  /** the networks SGD trains (default: the first of `nets`); the trainer's supervised warm-up trains these */
+  students?(state: S): SegNet[];
+  /** each EMA teacher with the student it follows; `train.semi.teacher_reset` copies them at the start of the semi-supervised phase */
+  teachers?(state: S): Array<[teacher: SegNet, student: SegNet]>;
+  /** the first iteration of the method's own semi-supervised phase (after its official supervised epochs); default 0 */
+  semiStart?(state: S, itersPerEpoch: number): number;
   /** the network the method's paper evaluates at this point of training (one of `nets`, or a combination of them) */
   evalNet(state: S, epoch: number): { name: string; net: SegNet };
   step(state: S, batch: TrainBatch, ctx: StepContext): void;

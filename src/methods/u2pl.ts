@@ -36,8 +36,10 @@ export const u2pl: Method<U2plConfig, U2plState> = {
   // upstream validates the student during the supervised-only epochs, the teacher afterwards
   evalNet: (s, epoch) => pickNet(s.nets, epoch < s.cfg.sup_only_epoch ? 'student' : 'teacher'),
 
+  teachers: (s) => [[s.nets.teacher, s.nets.student]],
+  semiStart: (s, itersPerEpoch) => s.cfg.sup_only_epoch * itersPerEpoch,
   step(s, batch, ctx) {
-    if (ctx.epoch < s.cfg.sup_only_epoch) supOnlyStep(s, batch, ctx);
+    if (ctx.semiIteration < 0) supOnlyStep(s, batch, ctx);
     else semiStep(s, batch, ctx);
   },
 

@@ -90,6 +90,7 @@ export const ucc: Method<UccConfig, UccState> = {
   dataNeeds: () => ({ unlabeled: true, strongViews: 1, boxes: 'none', mixBatch: false, labeledStrong: false }),
   init: async (ctx, cfg) => ({ nets: await buildNets(ctx, ['left', 'right'], 'own'), cfg, classConf: new Float32Array(ctx.numClasses) }),
   nets: (s) => s.nets,
+  students: (s) => [s.nets.left, s.nets.right],
   evalNet: (s) => pickNet(s.nets, s.cfg.eval_net),
   step(s, batch, ctx) {
     const { left, right } = s.nets;
@@ -115,7 +116,7 @@ export const ucc: Method<UccConfig, UccState> = {
       const cross = tf.add(ce(left.forward(strong, opts).logits, fromR), ce(right.forward(strong, opts).logits, fromL)) as tf.Scalar;
       stats.label = fromL.label.dataSync();
       stats.conf = fromL.conf.dataSync();
-      return { sup, cross: { value: cross, weight: s.cfg.unsup_weight } };
+      return { sup, cross: { value: cross, weight: s.cfg.unsup_weight, unlabeled: true } };
     }, [left, right]);
     // pasted pixels carry GT with confidence 1: leave them out of the running confidence
     const pasted = paste.mask.dataSync();

@@ -39,7 +39,8 @@ export interface UniMatchLosses {
 
 /** UniMatch's weighting of the four terms, total = Σ w·L / 2; exported for tests. */
 export function unimatchTerms(l: UniMatchLosses, w: UniMatchConfig['loss_weights']): LossTerms {
-  return { x: { value: l.x, weight: w.x / 2 }, s1: { value: l.s1, weight: w.s1 / 2 }, s2: { value: l.s2, weight: w.s2 / 2 }, fp: { value: l.fp, weight: w.fp / 2 } };
+  const unlabeled = (value: tf.Scalar, weight: number) => ({ value, weight: weight / 2, unlabeled: true });
+  return { x: { value: l.x, weight: w.x / 2 }, s1: unlabeled(l.s1, w.s1), s2: unlabeled(l.s2, w.s2), fp: unlabeled(l.fp, w.fp) };
 }
 
 export const unimatch: Method<UniMatchConfig, UniMatchState> = {

@@ -19,3 +19,11 @@ export function emaUpdate(teacher: SegNet, student: SegNet, decay: number, opts:
     }
   });
 }
+
+/** dst ← src for every tensor, BN running statistics included (a teacher starts as its student). */
+export function copyParams(dst: SegNet, src: SegNet): void {
+  const d = dst.params();
+  const s = src.params();
+  if (d.length !== s.length) throw new Error(`copyParams: ${d.length} vs ${s.length} parameters`);
+  for (let i = 0; i < d.length; i++) d[i]!.variable.assign(s[i]!.variable);
+}

@@ -12,6 +12,10 @@ export interface StepArgs {
   loss: LossConfig;
   schedule: Pick<Schedule, 'epochs' | 'itersPerEpoch' | 'totalIters'>;
   iteration: number;
+  /** iterations since the semi-supervised phase began (negative before) */
+  semiIteration: number;
+  /** factor on the weights of unlabeled loss terms (the ramp-up); default 1 */
+  unlabeledScale?: number;
   lr: number;
   rng: Rng;
   sgd: Sgd;
@@ -33,6 +37,7 @@ export function makeStepContext(a: StepArgs): StepContext {
     totalEpochs: schedule.epochs,
     itersPerEpoch: schedule.itersPerEpoch,
     totalIters: schedule.totalIters,
+    semiIteration: a.semiIteration,
     rng: a.rng,
     supervised: (out, labels) => supervisedLoss(out, labels, a.loss),
     minimize(objective, nets) {
@@ -41,7 +46,7 @@ export function makeStepContext(a: StepArgs): StepContext {
         () => {
           const terms = objective();
           for (const [name, t] of Object.entries(terms)) values.push([name, termValue(t).dataSync()[0]!]);
-          return weightedSum(terms);
+          return weightedSum(terms, a.unlabeledScale ?? 1);
         },
         nets.map((n) => [a.netName(n), n]),
         a.lr,

@@ -18,6 +18,7 @@ import { planSchedule, type Schedule } from './schedule-plan.ts';
 import { saveTrainState, loadTrainState } from './state.ts';
 import { validate, type ValidationResult } from './validate.ts';
 import { checkBatch, disposeBatch, makeStepContext, netNamer } from './step-context.ts';
+import { planSemiPhase, resetTeachers, studentsOf, unlabeledScale, warmupStep, type SemiPhase } from './semi-phase.ts';
 
 export interface TrainOptions {
   cfg: ExperimentConfig;
@@ -92,7 +93,9 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   );
   const streams = new BatchStreams(opts.data, opts.split, cfg, needs, schedule, opts.pseudo);
   const t0 = Date.now();
-  const result = await loop({ opts, run, schedule, streams, method, state, sgd, rng, start, best, netEntries, needs });
+  const phase = planSemiPhase(cfg.train.semi, schedule.totalIters, method.semiStart?.(state, schedule.itersPerEpoch) ?? 0);
+  if (phase.warmup > 0) io.err(`supervised warm-up: iterations 0–${phase.warmup - 1}; semi-supervised from iteration ${phase.start}`);
+  const result = await loop({ opts, run, schedule, streams, method, state, sgd, rng, start, best, netEntries, needs, phase });
   streams.close();
   const wallTimeS = (Date.now() - t0) / 1000;
   for (const [, net] of netEntries()) net.dispose();
@@ -113,6 +116,7 @@ interface LoopArgs {
   best?: ValidationResult;
   netEntries: () => [string, SegNet][];
   needs: DataNeeds;
+  phase: SemiPhase;
 }
 
 async function loop(a: LoopArgs): Promise<{ iteration: number; completed: boolean; best?: ValidationResult; final?: ValidationResult }> {
@@ -135,15 +139,7 @@ async function loop(a: LoopArgs): Promise<{ iteration: number; completed: boolea
       const epoch = Math.floor(it / schedule.itersPerEpoch);
       if (it % schedule.itersPerEpoch === 0) method.onEpochStart?.(state, epoch);
       const lr = polyLr(cfg.train.lr, it, schedule.totalIters, cfg.train.poly_power, cfg.train.warmup_iters);
-      const logs: Record<string, number> = {};
-      const batch = await a.streams.batch(it);
-      const ctx = makeStepContext({ loss: cfg.train.loss, schedule, iteration: it, lr, rng: a.streams.stepRng(it), sgd, netName: netNamer(a.netEntries()), logs });
-      try {
-        checkBatch(batch, a.needs, cfg.method);
-        method.step(state, batch, ctx);
-      } finally {
-        disposeBatch(batch);
-      }
+      const logs = await step(a, it, lr);
       const now = Date.now();
       const dt = Math.max(now - lastTime, 1);
       lastTime = now;
@@ -157,7 +153,7 @@ async function loop(a: LoopArgs): Promise<{ iteration: number; completed: boolea
       if (epochEnd && opts.saveAtEpochs?.includes(ep)) await save(path.join(run.dir, `ckpt-e${ep}.bin`), done);
       const valNow = epochEnd && cfg.train.val_every_epochs > 0 && (ep % cfg.train.val_every_epochs === 0 || done === schedule.totalIters);
       if (valNow) {
-        const { name, net } = method.evalNet(state, epoch);
+        const { name, net } = done <= a.phase.warmup ? warmupEvalNet(a) : method.evalNet(state, epoch);
         const v = await validate(net, opts.data, cfg, { limit: cfg.train.val_limit, iteration: done, net: name });
         await run.appendLog({ it: done, epoch, val_miou: v.miou, val_pixel_acc: v.pixelAcc, val_net: name });
         reporter.message(`epoch ${ep}: val mIoU ${(v.miou * 100).toFixed(2)} (${name})`);
@@ -173,4 +169,35 @@ async function loop(a: LoopArgs): Promise<{ iteration: number; completed: boolea
   } finally {
     reporter.stop();
   }
+}
+
+/** One iteration: the trainer's warm-up step or the method's, on the batch of iteration `it`; returns its logs. */
+async function step(a: LoopArgs, it: number, lr: number): Promise<Record<string, number>> {
+  const { cfg } = a.opts;
+  const { phase } = a;
+  if (it === phase.start && phase.teacherReset === 'full' && resetTeachers(a.method, a.state) > 0) {
+    a.opts.io.err(`iteration ${it}: the semi-supervised phase starts; teachers reset to their students (BN statistics included)`);
+  }
+  const logs: Record<string, number> = {};
+  const scale = unlabeledScale(phase, it);
+  const batch = await a.streams.batch(it);
+  const ctx = makeStepContext({
+    loss: cfg.train.loss, schedule: a.schedule, iteration: it, semiIteration: it - phase.start, unlabeledScale: scale,
+    lr, rng: a.streams.stepRng(it), sgd: a.sgd, netName: netNamer(a.netEntries()), logs,
+  });
+  try {
+    checkBatch(batch, a.needs, cfg.method);
+    if (it < phase.warmup) warmupStep(studentsOf(a.method, a.state), batch, ctx);
+    else a.method.step(a.state, batch, ctx);
+  } finally {
+    disposeBatch(batch);
+  }
+  if (phase.rampup > 0 && it >= phase.start) logs['unsup_scale'] = scale;
+  return logs;
+}
+
+/** During the trainer's warm-up only the (first) student has learnt anything: evaluate it. */
+function warmupEvalNet(a: LoopArgs): { name: string; net: SegNet } {
+  const net = studentsOf(a.method, a.state)[0]!;
+  return { name: netNamer(a.netEntries())(net), net };
 }

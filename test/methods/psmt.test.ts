@@ -65,12 +65,12 @@ describe('PS-MT', () => {
     const needs = psmt.dataNeeds(cfg);
     assert.ok(needs.labeledStrong && needs.strongViews === 1);
     const st = await psmt.init(fakeInit(C), cfg);
-    const warm = fakeCtx(0, { itersPerEpoch: 2 });
+    const warm = fakeCtx(0, { itersPerEpoch: 2, semiStart: 2 });
     const b0 = fakeBatch(1, { c: C, strong: 1, labeledStrong: true });
     psmt.step(st, b0, warm);
     assert.deepEqual(warm.minimized, [[st.nets.student, st.nets.teacher1, st.nets.teacher2]]);
     // iteration 2 = epoch 1 (1-based 2: teacher 2)
-    const semi = fakeCtx(2, { itersPerEpoch: 2 });
+    const semi = fakeCtx(2, { itersPerEpoch: 2, semiStart: 2 });
     const b1 = fakeBatch(2, { c: C, strong: 1, labeledStrong: true });
     const t1Before = values(st.nets.teacher1.params()[0]!.variable);
     const t2Before = st.nets.teacher2.params().map((p) => values(p.variable));
@@ -109,7 +109,7 @@ describe('PS-MT', () => {
     const counts: number[] = [];
     for (let i = 0; i < 5; i++) {
       const b = fakeBatch(50 + i, { c: C, strong: 1, labeledStrong: true });
-      psmt.step(st, b, { ...ctx, iteration: i, epoch: i });
+      psmt.step(st, b, { ...ctx, iteration: i, epoch: i, semiIteration: i - 1 });
       disposeBatch(b);
       counts.push(tf.memory().numTensors);
     }

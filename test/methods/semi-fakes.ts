@@ -77,7 +77,7 @@ export interface FakeCtx extends StepContext {
 }
 
 /** The trainer's own step context (CE loss), with networks named as they first reach minimize. */
-export function fakeCtx(iteration = 0, opts: { itersPerEpoch?: number; totalEpochs?: number; lr?: number } = {}): FakeCtx {
+export function fakeCtx(iteration = 0, opts: { itersPerEpoch?: number; totalEpochs?: number; lr?: number; semiStart?: number } = {}): FakeCtx {
   const ipe = opts.itersPerEpoch ?? 10;
   const epochs = opts.totalEpochs ?? 10;
   const sgd = new Sgd({ momentum: 0.9, weightDecay: 1e-4, headLrMult: 1 });
@@ -89,7 +89,7 @@ export function fakeCtx(iteration = 0, opts: { itersPerEpoch?: number; totalEpoc
     return ids.get(n)!;
   };
   const schedule = { epochs, itersPerEpoch: ipe, totalIters: ipe * epochs };
-  const ctx = makeStepContext({ loss: lossSchema.parse({}), schedule, iteration, lr: opts.lr ?? 0.01, rng: new Rng(1000 + iteration), sgd, netName, logs });
+  const ctx = makeStepContext({ loss: lossSchema.parse({}), schedule, iteration, semiIteration: iteration - (opts.semiStart ?? 0), lr: opts.lr ?? 0.01, rng: new Rng(1000 + iteration), sgd, netName, logs });
   return {
     ...ctx,
     logs,

@@ -88,7 +88,7 @@ async function harness(c: U2plConfig, seed = 1): Promise<Harness> {
       const batch: TrainBatch = { labeled: batchPart(data, 2, false), unlabeled: batchPart(data, 2, true) };
       const log: Record<string, number> = {};
       const schedule = { epochs: totalEpochs, itersPerEpoch, totalIters: itersPerEpoch * totalEpochs };
-      const ctx = makeStepContext({ loss: lossSchema.parse({}), schedule, iteration: it, lr: 0.01, rng: new Rng(seed * 7777 + it), sgd, netName: netNamer(nets), logs: log });
+      const ctx = makeStepContext({ loss: lossSchema.parse({}), schedule, iteration: it, semiIteration: it - itersPerEpoch * c.sup_only_epoch, lr: 0.01, rng: new Rng(seed * 7777 + it), sgd, netName: netNamer(nets), logs: log });
       try {
         u2pl.step(state, batch, ctx);
       } finally {
@@ -203,9 +203,9 @@ describe('U2PL method', () => {
     assert.equal(alphaAt(c, 0, 80), 20);
     assert.equal(alphaAt(c, 40, 80), 10);
     assert.equal(alphaAt({ ...c, dpa: false }, 40, 80), 20);
-    assert.equal(emaDecayAt(c, 100, 100), 0);
-    assert.equal(emaDecayAt(c, 101, 100), 0.5);
-    assert.equal(emaDecayAt(c, 10000, 100), 0.99);
+    assert.equal(emaDecayAt(c, 0), 0);
+    assert.equal(emaDecayAt(c, 1), 0.5);
+    assert.equal(emaDecayAt(c, 9900), 0.99);
     assert.throws(() => u2plConfigSchema.parse({ contrastive: { low_rank: 5, high_rank: 3 } }));
     assert.throws(() => u2plConfigSchema.parse({ bogus: 1 }));
   });

@@ -15,7 +15,7 @@ before(async () => {
 
 function context(logs: Record<string, number>, sgd: Sgd, name = 'student') {
   const schedule = { epochs: 2, itersPerEpoch: 5, totalIters: 10 };
-  return makeStepContext({ loss: lossSchema.parse({}), schedule, iteration: 7, lr: 0.1, rng: new Rng(1), sgd, netName: () => name, logs });
+  return makeStepContext({ loss: lossSchema.parse({}), schedule, iteration: 7, semiIteration: 2, lr: 0.1, rng: new Rng(1), sgd, netName: () => name, logs });
 }
 
 test('minimize: the weighted sum of the terms is minimised; each term is logged unweighted, the total as loss', () => {

@@ -1,14 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { SegNet, SegOutputs } from '../../models/index.ts';
 import type { MethodInit } from '../types.ts';
-
-/** dst ← src for every tensor, BN running statistics included (a teacher starts as its student). */
-export function copyParams(dst: SegNet, src: SegNet): void {
-  const d = dst.params();
-  const s = src.params();
-  if (d.length !== s.length) throw new Error(`copyParams: ${d.length} vs ${s.length} parameters`);
-  for (let i = 0; i < d.length; i++) d[i]!.variable.assign(s[i]!.variable);
-}
+import { copyParams } from '../../models/ema.ts';
 
 /**
  * The method's networks by checkpoint name, in order. `copy`: every network starts as an exact
@@ -36,6 +29,9 @@ export function netLayout<K extends string, C>(names: readonly K[], start: 'copy
   return {
     init: async (ctx: Pick<MethodInit, 'buildNet'>, cfg: C): Promise<NetsState<K, C>> => ({ nets: await buildNets(ctx, names, start), cfg }),
     nets: (s: NetsState<K, C>) => s.nets,
+    // copies of the first network are its EMA teachers; independent ones are all trained
+    students: (s: NetsState<K, C>): SegNet[] => (start === 'copy' ? [s.nets[names[0]!]] : names.map((n) => s.nets[n]!)),
+    teachers: (s: NetsState<K, C>) => (start === 'copy' ? names.slice(1).map((n): [SegNet, SegNet] => [s.nets[n]!, s.nets[names[0]!]]) : []),
     evalNet: (s: NetsState<K, C>, epoch: number) => pickNet(s.nets, evaluated(s.cfg, epoch)),
   };
 }

@@ -62,8 +62,10 @@ export function alphaAt(c: U2plConfig, epoch: number, epochs: number): number {
   return c.dpa ? c.alpha0 * (1 - epoch / Math.max(epochs, 1)) : c.alpha0;
 }
 
-/** EMA decay at global iteration i (docs/methods.md §1.3 step 10): min(1 − 1/(i − L·sup_only + 1), ema_decay). */
-export function emaDecayAt(c: U2plConfig, iteration: number, itersPerEpoch: number): number {
-  const k = iteration - itersPerEpoch * c.sup_only_epoch + 1;
-  return Math.min(1 - 1 / Math.max(k, 1), c.ema_decay);
+/**
+ * EMA decay at semi-supervised iteration s (docs/methods.md §1.3 step 10: min(1 − 1/(i − L·sup_only + 1), ema_decay),
+ * with s = i − L·sup_only the iterations since the semi-supervised phase began).
+ */
+export function emaDecayAt(c: U2plConfig, semiIteration: number): number {
+  return Math.min(1 - 1 / Math.max(semiIteration + 1, 1), c.ema_decay);
 }

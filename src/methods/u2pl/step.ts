@@ -38,8 +38,8 @@ export function semiStep(s: U2plState, batch: TrainBatch, ctx: StepContext): voi
   const u = batch.unlabeled!;
   const { student, teacher } = s.nets;
   const c = s.cfg;
-  // the released code aliases the teacher to the student throughout this epoch (`.data =`)
-  if (ctx.epoch === c.sup_only_epoch) emaUpdate(teacher, student, 0, { buffers: false });
+  // the released code aliases the teacher to the student throughout its first semi-supervised epoch (`.data =`)
+  if (ctx.semiIteration < ctx.itersPerEpoch) emaUpdate(teacher, student, 0, { buffers: false });
   const { x: xl, y: yl } = batch.labeled;
   const nl = xl.shape[0];
   const [nu, H, W] = [u.x.shape[0], u.x.shape[1], u.x.shape[2]];
@@ -70,7 +70,7 @@ export function semiStep(s: U2plState, batch: TrainBatch, ctx: StepContext): voi
     tf.dispose([xAll, target]);
     disposePlan(plan);
   }
-  emaUpdate(teacher, student, emaDecayAt(c, ctx.iteration, ctx.itersPerEpoch), { buffers: false });
+  emaUpdate(teacher, student, emaDecayAt(c, ctx.semiIteration), { buffers: false });
   ctx.log('kept_frac', drop.kept / Math.max(drop.kept + drop.dropped, 1));
   if (s.bank) ctx.log('membank_bytes', s.bank.bytes());
 }
@@ -170,5 +170,5 @@ function studentLoss(
   const sup = ctx.supervised({ logits: head(o.logits, 0, nl), aux: o.aux ? head(o.aux, 0, nl) : undefined }, yl);
   const unsup = tf.mul(unsupLossFromDropped(head(o.logits, nl, nu), target, drop.kept), c.unsup_weight) as tf.Scalar;
   const contra = plan && o.rep ? (tf.mul(contrastLoss(o.rep, plan), c.contrastive.loss_weight) as tf.Scalar) : tf.scalar(0);
-  return { sup, unsup, contra };
+  return { sup, unsup: { value: unsup, weight: 1, unlabeled: true }, contra: { value: contra, weight: 1, unlabeled: true } };
 }
