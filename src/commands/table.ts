@@ -23,8 +23,10 @@ export interface TableOptions {
 }
 
 export interface TableCell {
-  /** mean over the runs of this method and column, as a fraction */
+  /** mean over the runs of this method and column (seeds), as a fraction */
   value: number;
+  /** sample standard deviation over the runs (0 for a single run) */
+  std: number;
   runs: number;
 }
 
@@ -127,20 +129,21 @@ function orderMethods(all: string[]): string[] {
   return [...unique.filter((m) => m === SUP_METHOD), ...unique.filter((m) => m !== SUP_METHOD)];
 }
 
-/** Mean of `value` over the runs of each method and column. */
+/** Mean and sample standard deviation of `value` over the runs (seeds) of each method and column. */
 function averageCells(results: RunResults[], columnOf: (r: RunResults) => string, value: (r: RunResults) => number): TableResult['cells'] {
-  const sums: Record<string, Record<string, { sum: number; n: number }>> = {};
-  for (const r of results) {
-    const col = columnOf(r);
-    const slot = ((sums[r.method] ??= {})[col] ??= { sum: 0, n: 0 });
-    slot.sum += value(r);
-    slot.n += 1;
-  }
+  const values: Record<string, Record<string, number[]>> = {};
+  for (const r of results) ((values[r.method] ??= {})[columnOf(r)] ??= []).push(value(r));
   const cells: TableResult['cells'] = {};
-  for (const [method, cols] of Object.entries(sums)) {
-    cells[method] = Object.fromEntries(Object.entries(cols).map(([c, s]) => [c, { value: s.sum / s.n, runs: s.n }]));
+  for (const [method, cols] of Object.entries(values)) {
+    cells[method] = Object.fromEntries(Object.entries(cols).map(([c, v]) => [c, meanStd(v)]));
   }
   return cells;
+}
+
+function meanStd(v: number[]): TableCell {
+  const mean = v.reduce((a, b) => a + b, 0) / v.length;
+  const sq = v.reduce((a, b) => a + (b - mean) ** 2, 0);
+  return { value: mean, std: v.length > 1 ? Math.sqrt(sq / (v.length - 1)) : 0, runs: v.length };
 }
 
 function gainsOverSup(cells: TableResult['cells'], methods: string[], columns: string[]): TableResult['gains'] {
@@ -173,7 +176,7 @@ function renderMarkdown(
     ...columns.map((c) => {
       const cell = cells[m]?.[c];
       if (!cell) return '–';
-      return cell.runs > 1 ? `${pct(cell.value)} (n=${cell.runs})` : pct(cell.value);
+      return cell.runs > 1 ? `${pct(cell.value)} ± ${pct(cell.std)} (n=${cell.runs})` : pct(cell.value);
     }),
   ]);
   for (const m of methods) {
@@ -204,12 +207,17 @@ function provenance(results: RunResults[]): string {
   return `backend: ${backends}${machines ? `; machine: ${machines}` : ''}`;
 }
 
+/** Means per column; with repeated runs (seeds) each column is followed by its standard deviation and run count. */
 function renderCsv(methods: string[], columns: string[], cells: TableResult['cells'], gains: TableResult['gains']): string {
-  const rows: string[][] = [['method', ...columns]];
-  for (const m of methods) rows.push([displayMethod(m), ...columns.map((c) => (cells[m]?.[c] ? pct(cells[m]![c]!.value) : ''))]);
+  const repeated = methods.some((m) => columns.some((c) => (cells[m]?.[c]?.runs ?? 0) > 1));
+  const header = repeated ? columns.flatMap((c) => [c, `${c} std`, `${c} n`]) : columns;
+  const cellOf = (cell: TableCell | undefined) => (!cell ? (repeated ? ['', '', ''] : ['']) : repeated ? [pct(cell.value), pct(cell.std), String(cell.runs)] : [pct(cell.value)]);
+  const rows: string[][] = [['method', ...header]];
+  for (const m of methods) rows.push([displayMethod(m), ...columns.flatMap((c) => cellOf(cells[m]?.[c]))]);
   for (const m of methods) {
     if (!gains[m]) continue;
-    rows.push([`gain ${displayMethod(m)} over SupOnly`, ...columns.map((c) => (gains[m]![c] === undefined ? '' : (gains[m]![c]! * 100).toFixed(2)))]);
+    const gain = (c: string) => (gains[m]![c] === undefined ? '' : (gains[m]![c]! * 100).toFixed(2));
+    rows.push([`gain ${displayMethod(m)} over SupOnly`, ...columns.flatMap((c) => (repeated ? [gain(c), '', ''] : [gain(c)]))]);
   }
   return toCsv(rows);
 }

@@ -25,6 +25,8 @@ export interface RunResults {
   checkpoint: string;
   /** CPU model and core count of the machine that trained it (tables state where times come from) */
   machine?: string;
+  /** the config's seed (a table cell averages the runs of several seeds) */
+  seed?: number;
 }
 
 /** This machine in a few words, e.g. "Intel(R) Xeon(R) … (2 cores)". */
@@ -50,6 +52,7 @@ const runResultsSchema = z.object({
   iterations: z.number(),
   checkpoint: z.string(),
   machine: z.string().optional(),
+  seed: z.number().int().optional(),
 });
 
 /** JSON text with NaN/±Infinity written as null (JSON.stringify does that too, but say so). */

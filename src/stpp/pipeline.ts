@@ -165,6 +165,7 @@ async function writeResults(opts: PipelineOptions, name: string, markers: StageM
     iterations,
     checkpoint: String(last.info['checkpoint']),
     machine: machineName(),
+    seed: opts.cfg.seed,
   };
   await writeRunResults(opts.outDir, results);
   return results;

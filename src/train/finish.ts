@@ -32,6 +32,7 @@ export async function finishRun(
     iterations: summary.iterations,
     checkpoint: ckpt,
     machine: machineName(),
+    seed: ctx.cfg.seed,
   });
   ctx.io.out(`${ctx.cfg.method} ${ctx.split.name}: val mIoU ${(v.miou * 100).toFixed(2)} (best, iteration ${v.iteration}) in ${summary.wallTimeS.toFixed(0)} s → ${summary.runDir}`);
 }

@@ -51,6 +51,7 @@ test('method × split table: SupOnly first, splits by label fraction, repeated r
   assert.deepEqual(t.columns, ['1/8', '1/4', 'all']);
   assert.ok(Math.abs(t.cells['u2pl']!['1/8']!.value - 0.61) < 1e-12);
   assert.equal(t.cells['u2pl']!['1/8']!.runs, 2);
+  assert.ok(Math.abs(t.cells['u2pl']!['1/8']!.std - Math.SQRT2 * 0.01) < 1e-12, 'sample standard deviation over the seeds');
   assert.ok(Math.abs(t.gains['u2pl']!['1/8']! - 0.11) < 1e-12);
   assert.equal(t.gains['u2pl']!['all'], undefined);
 
@@ -58,13 +59,15 @@ test('method × split table: SupOnly first, splits by label fraction, repeated r
   assert.match(md, /^mIoU \(%\)/);
   assert.match(md, /\| Method \| 1\/8 \| 1\/4 \| all \|/);
   assert.match(md, /\| SupOnly \| 50\.00 \| 60\.00 \| 75\.00 \|/);
-  assert.match(md, /\| U2PL \| 61\.00 \(n=2\) \| 70\.00 \| – \|/);
+  assert.match(md, /\| U2PL \| 61\.00 ± 1\.41 \(n=2\) \| 70\.00 \| – \|/);
   assert.match(md, /\| gain of U2PL over SupOnly \| \+11\.00 \| \+10\.00 \| – \|/);
   // every fake run took 12.5 s: the wall-time table shows minutes per cell
   assert.match(md, /wall time \(min\)\n\n\| Method \| 1\/8 \| 1\/4 \| all \|[\s\S]*\| U2PL \| 0\.2 \| 0\.2 \| – \|/);
   assert.match(md, /backend: wasm$/);
 
-  const csv = 'method,1/8,1/4,all\nSupOnly,50.00,60.00,75.00\nU2PL,61.00,70.00,\ngain U2PL over SupOnly,11.00,10.00,\n';
+  const csv =
+    'method,1/8,1/8 std,1/8 n,1/4,1/4 std,1/4 n,all,all std,all n\n' +
+    'SupOnly,50.00,0.00,1,60.00,0.00,1,75.00,0.00,1\nU2PL,61.00,1.41,2,70.00,0.00,1,,,\ngain U2PL over SupOnly,11.00,,,10.00,,,,,\n';
   assert.equal(t.csv, csv);
   assert.equal(readFileSync(`${out}.csv`, 'utf8'), csv);
   assert.equal(readFileSync(csvFile, 'utf8'), csv);
