@@ -1,8 +1,10 @@
 /**
  * `sssseg sweep --executor slurm` against a real one-node Slurm cluster started on this machine:
- * two tiny synthetic runs go in as one array job, one is cancelled mid-run with scancel, the next
- * sweep resumes it from its checkpoint, and the table equals the local executor's for the same
- * configs and seeds. Needs root (and apt when Slurm is missing); otherwise skipped with one line.
+ * two tiny synthetic runs go in as one array job; mid-run one is cancelled with scancel and the other
+ * gets the time-limit warning (SIGUSR1 to the batch shell), so it checkpoints and requeues itself;
+ * the next sweep resubmits only the cancelled one, both continue from the checkpoints written on
+ * the signals, and the table equals the local executor's for the same configs and seeds. Needs root
+ * (and apt when Slurm is missing); otherwise skipped with one line.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,7 +23,7 @@ import { slurmUnavailable, startCluster, type Cluster } from '../helpers/slurm-c
 const skip = slurmUnavailable();
 if (skip) console.log(`# slurm cluster test skipped: ${skip}`);
 
-const ITERATIONS = { sup: 8, mt: 16 };
+const ITERATIONS = { sup: 16, mt: 16 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function until<T>(what: string, seconds: number, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
@@ -32,12 +34,15 @@ async function until<T>(what: string, seconds: number, probe: () => Promise<T | 
   throw new Error(`timed out after ${seconds} s waiting for ${what}`);
 }
 
-const logLines = (dir: string): { it?: number; time?: string }[] =>
-  existsSync(path.join(dir, 'log.jsonl')) ? readFileSync(path.join(dir, 'log.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
+/** The training lines of a run's log.jsonl (one per iteration; validation lines left out). */
+const logLines = (dir: string): { it: number; time: string }[] =>
+  existsSync(path.join(dir, 'log.jsonl'))
+    ? readFileSync(path.join(dir, 'log.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((l) => 'lr' in l)
+    : [];
 
 const miou = (dir: string): number => (JSON.parse(readFileSync(path.join(dir, 'results.json'), 'utf8')) as { metrics: { miou: number } }).metrics.miou;
 
-test('a Slurm sweep survives a scancel, resumes on the next sweep, and tables like the local executor', { skip, timeout: 8 * 60_000 }, async (t) => {
+test('a Slurm sweep survives scancel and the time-limit warning, resumes exactly, and tables like the local executor', { skip, timeout: 8 * 60_000 }, async (t) => {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'sssseg-slurm-'));
   let cluster: Cluster | undefined;
   const savedConf = process.env['SLURM_CONF'];
@@ -56,7 +61,7 @@ test('a Slurm sweep survives a scancel, resumes on the next sweep, and tables li
     const base = ['models/tiny-cpu.yaml', 'synthetic/base.yaml'].map((f) => path.join(REPO_ROOT, 'experiments', f));
     writeFileSync(
       path.join(configs, `${method}.yaml`),
-      `extends: [${base.join(', ')}]\nmethod: ${method}\nrun: { data: ${data}, split: 1/4 }\ntrain: { iterations: ${iterations}, checkpoint_every: 4 }\n`,
+      `extends: [${base.join(', ')}]\nmethod: ${method}\nrun: { data: ${data}, split: 1/4 }\ntrain: { iterations: ${iterations}, checkpoint_every: 1000 }\n`,
     );
   }
   cluster = await startCluster();
@@ -71,40 +76,53 @@ test('a Slurm sweep survives a scancel, resumes on the next sweep, and tables li
   const t0 = Date.now();
   const phase = (name: string) => t.diagnostic(`${name} after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   phase('cluster up');
-  // 1. both runs as one array job; cancel Mean Teacher once it has a checkpoint and is past it
+  // 1. both runs as one array job; once both are mid-run (no periodic checkpoint yet), cancel Mean
+  //    Teacher with scancel and give SupOnly the time-limit warning (SIGUSR1 to the batch shell only)
   const io = memoryIo();
   await runSweep(sweep, io);
   assert.match(io.stdout.join('\n'), /submitted job (\d+): 2 run\(s\)/);
   const job = (await readSweepFile(path.join(runs, 'grid'))).submissions[0]!;
-  const mt = job.runs.find((r) => r.method === 'mt')!;
-  await until('Mean Teacher to pass its first checkpoint', 180, () =>
-    existsSync(path.join(mt.out_dir, 'last.bin')) && logLines(mt.out_dir).length >= 6 ? true : undefined,
-  );
-  phase('mt checkpointed');
+  const byMethod = (m: string) => job.runs.find((r) => r.method === m)!;
+  const [mt, sup] = [byMethod('mt'), byMethod('sup')];
+  const task = (r: { index: number }) => `${job.job_id}_${r.index}`;
+  await until('both runs to be mid-run', 180, () => (logLines(mt.out_dir).length >= 3 && logLines(sup.out_dir).length >= 3 ? true : undefined));
+  phase('both mid-run');
+  assert.ok(!existsSync(path.join(mt.out_dir, 'last.bin')) && !existsSync(path.join(sup.out_dir, 'last.bin')));
   const cancelledAt = new Date();
-  await cluster.client('scancel', [`${job.job_id}_${mt.index}`]);
-  const first = await until('the first job to end', 180, async () => {
+  await cluster.client('scancel', [task(mt)]);
+  await cluster.client('scancel', ['--batch', '--signal=USR1', task(sup)]);
+  const first = await until('the cancelled run to end and the warned one to requeue itself', 180, async () => {
     const s = await status();
-    return [...s.values()].some((r) => r.state === 'pending' || r.state === 'running') ? undefined : s;
+    return s.get('mt')!.state === 'failed' && s.get('sup')!.state === 'pending' ? s : undefined;
   });
-  phase('first job ended');
-  assert.equal(first.get('sup')!.state, 'done');
-  assert.equal(first.get('mt')!.state, 'failed');
+  phase('mt cancelled, sup requeued');
   assert.equal(first.get('mt')!.code, 143, 'the exit record says SIGTERM');
-  assert.match(first.get('mt')!.detail, /stopped by SIGTERM; the next sweep resumes it from last\.bin/);
-  assert.ok(!existsSync(path.join(mt.out_dir, 'results.json')));
-  const stoppedAt = logLines(mt.out_dir).at(-1)!.it!;
-  assert.ok(stoppedAt < ITERATIONS.mt, `cancelled mid-run (at iteration ${stoppedAt})`);
+  assert.match(first.get('mt')!.detail, /exit 143: stopped by SIGTERM; the next sweep resumes it from last\.bin/);
+  assert.equal(JSON.parse(readFileSync(path.join(runs, 'grid', 'slurm', `${task(sup)}.exit`), 'utf8')).code, 138);
+  assert.match(readFileSync(path.join(runs, 'grid', 'slurm', `${task(sup)}.out`), 'utf8'), new RegExp(`requeued ${task(sup)}`));
+  for (const r of [mt, sup]) {
+    // the checkpoint was written on the signal, at the iteration the run had reached
+    const stoppedAt = logLines(r.out_dir).at(-1)!.it;
+    assert.ok(stoppedAt < ITERATIONS[r.method as 'mt' | 'sup'], `stopped mid-run (at iteration ${stoppedAt})`);
+    assert.match(readFileSync(`${r.out_dir}.log`, 'utf8'), new RegExp(`SIG(TERM|USR1): finishing the current step[^]*checkpoint written at iteration ${stoppedAt}\\b`));
+  }
+  // Slurm holds a requeued job back for a while; start it now rather than wait that out
+  await cluster.client('scontrol', ['update', `JobId=${task(sup)}`, 'StartTime=now']);
 
-  // 2. the next sweep submits only the cancelled run, which continues from its checkpoint
+  // 2. the next sweep leaves the requeued run alone and submits only the cancelled one; both continue
+  //    from their checkpoints and every iteration is trained exactly once
   const again = memoryIo();
   await runSweep({ ...sweep, wait: true, pollSeconds: 1 }, again);
-  phase('resumed job ended');
-  assert.match(again.stdout[0]!, /2 configs, 1 done, 1 failed; submitting 1 to Slurm/);
-  assert.match(readFileSync(`${mt.out_dir}.log`, 'utf8'), new RegExp(`== slurm task \\d+_0 .*: sssseg train .* --resume ${mt.out_dir}\\n`));
-  const log = logLines(mt.out_dir);
-  assert.ok(new Date(log[0]!.time!) < cancelledAt, 'the run folder was kept, not started over');
-  assert.equal(log.at(-1)!.it, ITERATIONS.mt);
+  phase('both resumed and finished');
+  assert.match(again.stdout[0]!, /2 configs, 1 pending, 1 failed; submitting 1 to Slurm/);
+  assert.match(again.stdout.join('\n'), new RegExp(`pending already as task ${task(sup)}`));
+  for (const r of [mt, sup]) {
+    assert.match(readFileSync(`${r.out_dir}.log`, 'utf8'), new RegExp(`== slurm task \\d+_\\d+ .*start \\d at .*: sssseg train .* --resume ${r.out_dir}\\n`));
+    const its = logLines(r.out_dir).map((l) => l.it);
+    assert.deepEqual(its, Array.from({ length: ITERATIONS[r.method as 'mt' | 'sup'] }, (_, i) => i + 1), `${r.method}: iterations 1..N once each`);
+    assert.ok(new Date(logLines(r.out_dir)[0]!.time) < cancelledAt, 'the run folder was kept, not started over');
+  }
+  assert.match(readFileSync(`${sup.out_dir}.log`, 'utf8'), /== slurm task \d+_\d+ .*start 2 at/, 'the requeued task is the same task, started again');
   const table = path.join(runs, 'grid', 'table.csv');
   assert.ok(existsSync(table), 'the table is written when the last run ends');
 
