@@ -108,7 +108,8 @@ export const psmt: Method<PsmtConfig, PsmtState> = {
       return;
     }
     const u = batch.unlabeled!;
-    const curr = currentTeacher(ctx.epoch);
+    // upstream counts its semi-supervised epochs from 1 after the warm-up: teacher 1 comes first
+    const curr = currentTeacher(Math.floor(ctx.semiIteration / ctx.itersPerEpoch));
     const [n, h, w] = [u.x.shape[0], u.x.shape[1], u.x.shape[2]];
     const perm = ctx.rng.shuffle(Array.from({ length: n }, (_, i) => i));
     const m = drawPsmtMasks(ctx.rng, n, h, w, s.cfg.cutmix_beta);

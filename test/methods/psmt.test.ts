@@ -69,17 +69,17 @@ describe('PS-MT', () => {
     const b0 = fakeBatch(1, { c: C, strong: 1, labeledStrong: true });
     psmt.step(st, b0, warm);
     assert.deepEqual(warm.minimized, [[st.nets.student, st.nets.teacher1, st.nets.teacher2]]);
-    // iteration 2 = epoch 1 (1-based 2: teacher 2)
+    // iteration 2 = the first semi-supervised epoch: teacher 1, as upstream's semi epoch 1
     const semi = fakeCtx(2, { itersPerEpoch: 2, semiStart: 2 });
     const b1 = fakeBatch(2, { c: C, strong: 1, labeledStrong: true });
-    const t1Before = values(st.nets.teacher1.params()[0]!.variable);
+    const t1Before = st.nets.teacher1.params().map((p) => values(p.variable));
     const t2Before = st.nets.teacher2.params().map((p) => values(p.variable));
     psmt.step(st, b1, semi);
     assert.deepEqual(semi.minimized, [[st.nets.student]]);
-    assert.deepEqual(values(st.nets.teacher1.params()[0]!.variable), t1Before);
-    st.nets.teacher2.params().forEach((p, j) => {
+    assert.deepEqual(values(st.nets.teacher2.params()[0]!.variable), t2Before[0]);
+    st.nets.teacher1.params().forEach((p, j) => {
       const s = values(st.nets.student.params()[j]!.variable);
-      close(values(p.variable), t2Before[j]!.map((v, i) => 0.996 * v + 0.004 * s[i]!));
+      close(values(p.variable), t1Before[j]!.map((v, i) => 0.996 * v + 0.004 * s[i]!));
     });
     assert.ok((st.nets.teacher1 as FakeNet).calls.slice(1).every((c) => !c.training));
     assert.equal(semi.logs['unsup_weight'], 0); // first semi iteration: the ramp starts at 0
