@@ -106,6 +106,12 @@ test('a Slurm sweep survives scancel and the time-limit warning, resumes exactly
     assert.ok(stoppedAt < ITERATIONS[r.method as 'mt' | 'sup'], `stopped mid-run (at iteration ${stoppedAt})`);
     assert.match(readFileSync(`${r.out_dir}.log`, 'utf8'), new RegExp(`SIG(TERM|USR1): finishing the current step[^]*checkpoint written at iteration ${stoppedAt}\\b`));
   }
+  // what a user sees
+  const shown = memoryIo();
+  await runSweep({ targets: [configs], runs, status: true }, shown);
+  for (const line of shown.stdout) t.diagnostic(line);
+  assert.match(shown.stdout[0]!, /: 2 runs, 1 pending, 1 failed$/);
+  assert.match(shown.stdout.join('\n'), /failed +mt +\d+_\d+ +exit 143: stopped by SIGTERM; .*\n {6}\| /);
   // Slurm holds a requeued job back for a while; start it now rather than wait that out
   await cluster.client('scontrol', ['update', `JobId=${task(sup)}`, 'StartTime=now']);
 

@@ -157,8 +157,8 @@ test('the time-limit warning reaches train; a task that made progress requeues i
 });
 
 test('squeue lines, exit records and sweep.json are read strictly', async () => {
-  const q = parseSqueue('12_0|RUNNING|None\n12_1|PENDING|Priority\n13|RUNNING|None\n\n');
-  assert.deepEqual([...q], [['12_0', { state: 'RUNNING', reason: 'None' }], ['12_1', { state: 'PENDING', reason: 'Priority' }]]);
+  const q = parseSqueue('12_0|RUNNING|None|gpu07\n12_1|PENDING|Priority|\n13|RUNNING|None|gpu01\n\n');
+  assert.deepEqual([...q], [['12_0', { state: 'RUNNING', reason: 'None', node: 'gpu07' }], ['12_1', { state: 'PENDING', reason: 'Priority', node: '' }]]);
   assert.deepEqual(parseExitRecord('{"task":"3_1","code":143,"host":"n1","restarts":0,"ended":"t"}', 'f').code, 143);
   assert.throws(() => parseExitRecord('{"task":"3_1","code":"x"}', '/s/3_1.exit'), /exit record \/s\/3_1\.exit: code/);
   assert.throws(() => parseExitRecord('{"task', '/s/3_1.exit'), /not valid JSON/);
@@ -207,14 +207,14 @@ test('submitting writes the job script and sweep.json; a second sweep leaves que
   assert.deepEqual(state.submissions[0]!.runs.map((r) => [r.index, r.method, r.out_dir]), [[0, 'mt', path.join(sweep, 'mt')], [1, 'sup', path.join(sweep, 'sup')]]);
   assert.match(io.stdout.join('\n'), /submitted job 41: 2 run\(s\)/);
 
-  slurm.queued.set('41_0', { state: 'RUNNING', reason: 'None' });
+  slurm.queued.set('41_0', { state: 'RUNNING', reason: 'None', node: 'gpu07' });
   mkdirSync(path.join(sweep, 'slurm'), { recursive: true });
   writeFileSync(path.join(sweep, 'slurm', '41_1.exit'), '{"task":"41_1","code":143,"host":"n1","restarts":0,"ended":"t"}\n');
   writeFileSync(path.join(sweep, 'sup.log'), 'line 1\nSIGTERM: finishing the current step and writing a checkpoint…\n');
   io = memoryIo();
   await runSweep({ targets: [configs], runs, status: true }, io, slurm);
   assert.match(io.stdout[0]!, /2 runs, 1 running, 1 failed/);
-  assert.match(io.stdout.join('\n'), /running +mt +41_0 +running/);
+  assert.match(io.stdout.join('\n'), /running +mt +41_0 +running on gpu07/);
   assert.match(io.stdout.join('\n'), /failed +sup +41_1 +exit 143: stopped by SIGTERM \(on n1\)\n {6}\| line 1\n {6}\| SIGTERM: finishing/);
 
   io = memoryIo();

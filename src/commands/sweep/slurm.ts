@@ -41,7 +41,7 @@ export const slurmCommands: SlurmClient = {
     return id;
   },
   async queue(jobIds) {
-    const r = await exec('squeue', ['-h', '-r', '-j', jobIds.join(','), '-o', '%i|%T|%r']);
+    const r = await exec('squeue', ['-h', '-r', '-j', jobIds.join(','), '-o', '%i|%T|%r|%N']);
     // squeue refuses a list of only jobs it has forgotten (all ended): then nothing is queued
     if (r.code !== 0 && /invalid job id/i.test(r.stderr)) return new Map<string, QueueEntry>();
     if (r.code !== 0) throw new SsssegError('sweep.squeue', `squeue failed: ${r.stderr.trim()}`);

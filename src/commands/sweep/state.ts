@@ -94,15 +94,17 @@ export interface QueueEntry {
   state: string;
   /** why it pends (Priority, Resources, BeginTime, …) */
   reason: string;
+  /** where it runs (empty while pending) */
+  node: string;
 }
 
-/** `squeue -h -r -o '%i|%T|%r'` → array task `<job>_<index>` → its queue state (other jobs are left out). */
+/** `squeue -h -r -o '%i|%T|%r|%N'` → array task `<job>_<index>` → its queue state (other jobs are left out). */
 export function parseSqueue(stdout: string): Map<string, QueueEntry> {
   const queue = new Map<string, QueueEntry>();
   for (const line of stdout.split('\n')) {
-    const [id, state, reason] = line.trim().split('|');
+    const [id, state, reason, node] = line.trim().split('|');
     if (!id || !state || !/^\d+_\d+$/.test(id)) continue;
-    queue.set(id, { state, reason: reason ?? '' });
+    queue.set(id, { state, reason: reason ?? '', node: node ?? '' });
   }
   return queue;
 }

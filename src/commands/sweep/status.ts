@@ -48,7 +48,8 @@ function taskStatus(entry: SweepEntry, task: string, queued: QueueEntry | undefi
   if (finished(entry)) return { entry, state: 'done', task, code: record?.code, detail: '' };
   if (queued) {
     const running = queued.state !== 'PENDING';
-    const detail = running ? `${queued.state.toLowerCase()}` : `waiting: ${queued.reason}`;
+    const where = queued.node ? ` on ${queued.node}` : '';
+    const detail = running ? `${queued.state === 'RUNNING' ? 'running' : queued.state.toLowerCase()}${where}` : `waiting: ${queued.reason}`;
     return { entry, state: running ? 'running' : 'pending', task, detail };
   }
   if (record) return { entry, state: 'failed', task, code: record.code, detail: `${describeExit(record.code, entry.outDir)} (on ${record.host})` };
