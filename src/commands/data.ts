@@ -5,11 +5,11 @@
 import type { Io } from '../output.ts';
 import { SsssegError } from '../errors.ts';
 import { readDatasetMeta } from '../data/format.ts';
-import { holdOutDev, writePrepared, type PrepareResult, type SourceSpec } from '../data/prepare.ts';
+import { writePrepared, type PrepareResult, type SourceSpec } from '../data/prepare.ts';
 import { importPartition, IMPORT_ORIGINS, type ImportOrigin } from '../data/split-import.ts';
 import { parseLabeledSpec, randomPartition, randomPartitionName, savePartition, trainSplitOf } from '../data/split.ts';
 import { writeSynthetic } from '../data/synthetic.ts';
-import { camvidSource } from '../data/sources/camvid.ts';
+import { camvidDev, camvidSource } from '../data/sources/camvid.ts';
 import { cityscapesSource } from '../data/sources/cityscapes.ts';
 import { vocSource } from '../data/sources/voc.ts';
 
@@ -65,10 +65,9 @@ export async function runPrepareCityscapes(args: PrepareArgs & { root: string; l
   return prepare(await cityscapesSource(args.root, labels), args, io);
 }
 
-export async function runPrepareCamvid(args: PrepareArgs & { root: string; dev?: string; devSeed?: string }, io: Lines): Promise<PrepareResult> {
+export async function runPrepareCamvid(args: PrepareArgs & { root: string; dev?: string }, io: Lines): Promise<PrepareResult> {
   const spec = await camvidSource(args.root);
-  if (args.dev === undefined) return prepare(spec, args, io);
-  return prepare(holdOutDev(spec, parseInt10(args.dev, '--dev', 1), parseInt10(args.devSeed ?? '0', '--dev-seed')), args, io);
+  return prepare(args.dev === undefined ? spec : camvidDev(spec, parseInt10(args.dev, '--dev', 1)), args, io);
 }
 
 export interface SyntheticArgs {

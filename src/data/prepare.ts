@@ -6,7 +6,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { SsssegError } from '../errors.ts';
-import { Rng } from '../util/rng.ts';
 import { buildDirAtomic } from '../io/atomic.ts';
 import { FORMAT_TAG, IGNORE_INDEX, checkId, imageRelPath, labelRelPath, writeDatasetMeta, type DatasetMeta } from './format.ts';
 import { decodeImageBuffer, encodeImage, encodeLabel, readFileOrFail, readLabelPng, type LabelMap, type RgbImage } from './image-io.ts';
@@ -33,29 +32,6 @@ export interface SourceSpec {
   colours?: Map<number, number>;
   imageExt: 'png' | 'jpg';
   source: Record<string, string | number | boolean | null>;
-}
-
-/**
- * A development copy of a data set: `n` training images, drawn with `seed`, become its `val` split
- * and leave `train`; the real val and test images are not written at all. Hyper-parameters and
- * schedules are chosen on it, so the real val split is only looked at for the final table.
- */
-export function holdOutDev(spec: SourceSpec, n: number, seed: number): SourceSpec {
-  const train = spec.splits.find((s) => s.name === 'train');
-  if (!train || n >= train.items.length) {
-    throw new SsssegError('data.devSize', `--dev ${n}: the train split has ${train?.items.length ?? 0} images; hold out fewer`);
-  }
-  const order = new Rng(seed).shuffle(train.items.map((_, i) => i));
-  const dev = new Set(order.slice(0, n));
-  return {
-    ...spec,
-    name: `${spec.name}-dev`,
-    splits: [
-      { name: 'train', items: train.items.filter((_, i) => !dev.has(i)) },
-      { name: 'val', items: train.items.filter((_, i) => dev.has(i)) },
-    ],
-    source: { ...spec.source, dev: n, dev_seed: seed },
-  };
 }
 
 export interface WriteOptions {

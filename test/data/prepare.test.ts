@@ -121,21 +121,20 @@ test('prepare-camvid: void 11 → 255, lists with /SegNet paths, --size rescales
   assert.equal(d2.meta.source['size'], '180x240');
 });
 
-test('prepare-camvid --dev: training images held out as val, the real val left out, same draw for the same seed', async () => {
+test('prepare-camvid --dev: the last training frames of each drive become val, the real val is left out', async () => {
   const root = await tempDir('camvid-dev');
-  const { root: src } = await writeCamvidLayout(path.join(root, 'src'), { train: 5, val: 1 });
-  const draw = async (name: string, seed: string) => {
-    await runPrepareCamvid({ root: src, out: path.join(root, name), size: '36x48', dev: '2', devSeed: seed }, quiet);
-    return openDataset(path.join(root, name));
-  };
-  const a = await draw('a', '0');
-  assert.equal(a.name, 'camvid-dev');
-  assert.equal(a.split('val').length, 2);
-  assert.equal(a.split('train').length, 3);
-  const all = [...a.split('train'), ...a.split('val')].sort();
-  const full = await openDataset(path.join(root, 'a'));
-  assert.equal(new Set(all).size, 5, 'train and dev val partition the training images');
-  assert.ok(!Object.hasOwn(full.splits, 'test'));
-  assert.deepEqual((await draw('b', '0')).split('val'), a.split('val'));
-  await assert.rejects(runPrepareCamvid({ root: src, out: path.join(root, 'c'), dev: '5' }, quiet), /--dev 5: the train split has 5 images/);
+  const { root: src, frames } = await writeCamvidLayout(path.join(root, 'src'), { train: 6, val: 1 });
+  await runPrepareCamvid({ root: src, out: path.join(root, 'dev'), size: '36x48', dev: '2' }, quiet);
+  const d = await openDataset(path.join(root, 'dev'));
+  assert.equal(d.name, 'camvid-dev');
+  assert.ok(!Object.hasOwn(d.splits, 'test'));
+  const train = ids(frames, 'train');
+  assert.equal(new Set([...d.split('train'), ...d.split('val')]).size, train.length, 'train and dev val partition the training frames');
+  assert.equal(d.split('val').length, 2);
+  // in time order the held-out frames come after every kept frame of their drive
+  for (const v of d.split('val')) {
+    const drive = v.split('_')[0]!;
+    assert.ok(d.split('train').filter((t) => t.startsWith(drive)).every((t) => t < v), `${v} is a drive's last frame`);
+  }
+  await assert.rejects(runPrepareCamvid({ root: src, out: path.join(root, 'c'), dev: '6' }, quiet), /--dev 6: the train split has 6 images/);
 });

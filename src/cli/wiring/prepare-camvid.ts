@@ -11,9 +11,8 @@ export const registerPrepareCamvid: RegisterCommand = (program, ctx) => {
     .option('--interp <mode>', 'image interpolation for --size: area | bilinear', 'area')
     .option('--skip-bad', 'warn about and skip unreadable or inconsistent samples instead of stopping')
     .option('--force', 'replace an existing output folder')
-    .option('--dev <n>', 'a development copy: n training images (drawn with --dev-seed) become its val split; the real val is left out')
-    .option('--dev-seed <int>', 'seed of the --dev draw', '0')
-    .action(async (opts: PrepareArgs & { root: string; dev?: string; devSeed?: string }) => {
+    .option('--dev <n>', 'a development copy: the last n training frames of the drives become its val split; the real val is left out')
+    .action(async (opts: PrepareArgs & { root: string; dev?: string }) => {
       await runPrepareCamvid(opts, ctx.io);
     });
 };

@@ -51,3 +51,39 @@ async function camvidSplit(root: string, name: string): Promise<SourceItem[] | u
   const files = (await listDir(folder)).filter((f) => /\.(png|jpe?g)$/i.test(f));
   return files.map(make);
 }
+
+/**
+ * A development copy of CamVid: `n` training frames become its `val` split and leave `train`; the
+ * real val and test frames are not written. CamVid's frames come from a few drives (the id's prefix,
+ * e.g. `0016E5`) labelled once a second, and the real val split is a later stretch of one of them, so
+ * the dev frames are the last ones of each drive in time order, shared out in proportion to its length:
+ * neighbours of training frames would make a dev score that more labels hardly change. Schedules and
+ * hyper-parameters are chosen on it; the real val split is looked at only for the final table.
+ */
+export function camvidDev(spec: SourceSpec, n: number): SourceSpec {
+  const train = spec.splits.find((s) => s.name === 'train');
+  if (!train || n >= train.items.length) {
+    throw new SsssegError('data.devSize', `--dev ${n}: the train split has ${train?.items.length ?? 0} images; hold out fewer`);
+  }
+  const drives = new Map<string, SourceItem[]>();
+  for (const item of [...train.items].sort((a, b) => a.id.localeCompare(b.id))) {
+    const drive = item.id.split('_')[0]!;
+    drives.set(drive, [...(drives.get(drive) ?? []), item]);
+  }
+  const dev = new Set<string>();
+  let left = n;
+  [...drives.values()].forEach((frames, i, all) => {
+    const share = i === all.length - 1 ? left : Math.min(left, Math.round((n * frames.length) / train.items.length));
+    for (const f of frames.slice(frames.length - share)) dev.add(f.id);
+    left -= share;
+  });
+  return {
+    ...spec,
+    name: `${spec.name}-dev`,
+    splits: [
+      { name: 'train', items: train.items.filter((it) => !dev.has(it.id)) },
+      { name: 'val', items: train.items.filter((it) => dev.has(it.id)) },
+    ],
+    source: { ...spec.source, dev: n },
+  };
+}
