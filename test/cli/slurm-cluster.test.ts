@@ -3,12 +3,14 @@
  * two tiny synthetic runs go in as one array job; mid-run one is cancelled with scancel and the other
  * gets the time-limit warning (SIGUSR1 to the batch shell), so it checkpoints and requeues itself;
  * the next sweep resubmits only the cancelled one, both continue from the checkpoints written on
- * the signals, and the table equals the local executor's for the same configs and seeds. Needs root
- * (and apt when Slurm is missing); otherwise skipped with one line.
+ * the signals, and the table equals the local executor's for the same configs and seeds; stopping
+ * the cluster ends everything it started and nothing else. Needs root (and apt when Slurm is
+ * missing); otherwise skipped with one line.
  */
 import { test } from 'node:test';
+import { spawn, type ChildProcess } from 'node:child_process';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runSweep } from '../../src/commands/sweep.ts';
@@ -18,10 +20,9 @@ import { readSweepFile } from '../../src/commands/sweep/state.ts';
 import { sweepStatus, type RunStatus } from '../../src/commands/sweep/status.ts';
 import { cliOk, memoryIo } from '../helpers/io.ts';
 import { REPO_ROOT } from '../helpers/shared.ts';
-import { slurmUnavailable, startCluster, type Cluster } from '../helpers/slurm-cluster.ts';
+import { slurmUnavailable, startCluster, type Cluster, type Host } from '../helpers/slurm-cluster.ts';
 
 const skip = slurmUnavailable();
-if (skip) console.log(`# slurm cluster test skipped: ${skip}`);
 
 const ITERATIONS = { sup: 16, mt: 16 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -46,8 +47,11 @@ test('a Slurm sweep survives scancel and the time-limit warning, resumes exactly
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'sssseg-slurm-'));
   let cluster: Cluster | undefined;
   const savedConf = process.env['SLURM_CONF'];
+  // bystanders named like the daemons (copies of sleep): what a kill by name would hit
+  const decoys: ChildProcess[] = [];
   t.after(async () => {
     await cluster?.stop();
+    for (const d of decoys) d.kill();
     if (savedConf === undefined) delete process.env['SLURM_CONF'];
     else process.env['SLURM_CONF'] = savedConf;
     rmSync(tmp, { recursive: true, force: true });
@@ -63,6 +67,11 @@ test('a Slurm sweep survives scancel and the time-limit warning, resumes exactly
       path.join(configs, `${method}.yaml`),
       `extends: [${base.join(', ')}]\nmethod: ${method}\nrun: { data: ${data}, split: 1/4 }\ntrain: { iterations: ${iterations}, checkpoint_every: 1000 }\n`,
     );
+  }
+  mkdirSync(path.join(tmp, 'decoys'));
+  for (const name of ['munged', 'slurmctld', 'slurmd', 'slurmstepd']) {
+    copyFileSync('/bin/sleep', path.join(tmp, 'decoys', name));
+    decoys.push(spawn(path.join(tmp, 'decoys', name), ['600'], { stdio: 'ignore' }).on('error', () => undefined));
   }
   cluster = await startCluster();
   process.env['SLURM_CONF'] = cluster.conf;
@@ -138,4 +147,33 @@ test('a Slurm sweep survives scancel and the time-limit warning, resumes exactly
   phase('local sweep ended');
   assert.equal(readFileSync(table, 'utf8'), readFileSync(path.join(local, 'grid', 'table.csv'), 'utf8'));
   for (const m of ['sup', 'mt']) assert.equal(miou(path.join(runs, 'grid', m)), miou(path.join(local, 'grid', m)), m);
+
+  // 4. stopping the cluster ends every daemon, job step and run it started, and nothing else
+  await cluster.stop();
+  phase('cluster stopped');
+  assert.deepEqual(cluster.leftovers(), [], 'no process of this cluster is left');
+  for (const d of decoys) assert.ok(d.exitCode === null && d.signalCode === null, `${d.spawnfile}, not started by the cluster, still runs`);
+});
+
+test('the cluster test says in one line why it cannot run, and installs Slurm with apt when it can', () => {
+  const all = ['/usr/sbin/munged', '/usr/sbin/slurmctld', '/usr/sbin/slurmd', '/usr/bin/sbatch', '/usr/bin/apt-get'];
+  /** a machine with the files `has`, whose commands answer `outcomes` in turn (undefined = success) */
+  const host = (has: string[], outcomes: (string | undefined)[] = [], over: Partial<Host> = {}) => {
+    const calls: string[] = [];
+    const h: Host = { platform: 'linux', uid: 0, exists: (f) => has.includes(f), run: (cmd, args) => (calls.push(`${cmd} ${args[0]}`), outcomes.shift()), ...over };
+    return { h, calls };
+  };
+  assert.equal(slurmUnavailable(host(all, [], { platform: 'darwin' }).h), 'a Slurm test cluster needs Linux (this is darwin)');
+  assert.equal(slurmUnavailable(host(all, [], { uid: 1000 }).h), 'starting a Slurm node (slurmd) needs root');
+  const noApt = host(['/usr/sbin/munged']);
+  assert.equal(slurmUnavailable(noApt.h), 'Slurm is not installed and there is no apt-get to install slurmctld slurmd slurm-client munge');
+  const installed = host(all);
+  assert.equal(slurmUnavailable(installed.h), undefined);
+  assert.deepEqual([...noApt.calls, ...installed.calls], [], 'apt is not touched when it is missing or not needed');
+  // a fresh container has no package lists yet: install fails, update, install again
+  const fresh = host(['/usr/bin/apt-get'], ['E: Unable to locate package slurmd', undefined, undefined]);
+  assert.equal(slurmUnavailable(fresh.h), undefined);
+  assert.deepEqual(fresh.calls, ['apt-get install', 'apt-get update', 'apt-get install']);
+  const offline = host(['/usr/bin/apt-get'], ['E: Unable to locate package slurmd', 'E: Failed to fetch', 'E: Unable to locate package slurmd']);
+  assert.equal(slurmUnavailable(offline.h), 'apt-get could not install slurmctld slurmd slurm-client munge: E: Failed to fetch');
 });

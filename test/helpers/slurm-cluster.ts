@@ -5,7 +5,7 @@
  * Debian's packages (Slurm 22.05) are installed with apt when missing and root is available.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import os from 'node:os';
@@ -23,15 +23,26 @@ function tryExec(cmd: string, args: string[]): string | undefined {
   }
 }
 
+/** What slurmUnavailable asks of the machine (tests pass a stand-in). */
+export interface Host {
+  platform: string;
+  uid: number | undefined;
+  exists(file: string): boolean;
+  /** run a command; undefined on success, else the last line of its error output */
+  run(cmd: string, args: string[]): string | undefined;
+}
+
+const thisHost: Host = { platform: process.platform, uid: process.getuid?.(), exists: existsSync, run: tryExec };
+
 /** Why a cluster cannot run here (then the test is skipped with this line), or undefined when it can. */
-export function slurmUnavailable(): string | undefined {
-  if (process.platform !== 'linux') return `a Slurm test cluster needs Linux (this is ${process.platform})`;
-  if (process.getuid?.() !== 0) return 'starting a Slurm node (slurmd) needs root';
-  if (BINARIES.every((b) => existsSync(b))) return undefined;
-  if (!existsSync('/usr/bin/apt-get')) return `Slurm is not installed and there is no apt-get to install ${PACKAGES.join(' ')}`;
+export function slurmUnavailable(host: Host = thisHost): string | undefined {
+  if (host.platform !== 'linux') return `a Slurm test cluster needs Linux (this is ${host.platform})`;
+  if (host.uid !== 0) return 'starting a Slurm node (slurmd) needs root';
+  if (BINARIES.every((b) => host.exists(b))) return undefined;
+  if (!host.exists('/usr/bin/apt-get')) return `Slurm is not installed and there is no apt-get to install ${PACKAGES.join(' ')}`;
   const install = ['install', '-y', '-qq', '--no-install-recommends', ...PACKAGES];
   // a fresh container may have no package lists yet
-  const failed = tryExec('apt-get', install) && (tryExec('apt-get', ['update', '-qq']) ?? tryExec('apt-get', install));
+  const failed = host.run('apt-get', install) && (host.run('apt-get', ['update', '-qq']) ?? host.run('apt-get', install));
   return failed ? `apt-get could not install ${PACKAGES.join(' ')}: ${failed}` : undefined;
 }
 
@@ -60,8 +71,25 @@ export interface Cluster {
   conf: string;
   /** run a Slurm client command against this cluster */
   client(cmd: string, args: string[]): Promise<string>;
-  /** cancel every job, then stop exactly the daemons this cluster started */
+  /** cancel every job, then stop exactly the daemons this cluster started (again: does nothing) */
   stop(): Promise<void>;
+  /** processes other than this one still carrying this cluster's SLURM_CONF: daemons, job steps, runs */
+  leftovers(): number[];
+}
+
+/** PIDs of the processes whose environment holds `entry` (root reads every /proc/<pid>/environ). */
+function processesWithEnv(entry: string): number[] {
+  const found: number[] = [];
+  for (const name of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    let env: string;
+    try {
+      env = readFileSync(`/proc/${name}/environ`, 'latin1');
+    } catch {
+      continue; // ended meanwhile
+    }
+    if (env.split('\0').includes(entry)) found.push(Number(name));
+  }
+  return found;
 }
 
 function slurmConf(dir: string, ports: [number, number]): string {
@@ -117,7 +145,10 @@ export async function startCluster(): Promise<Cluster> {
       execFile(cmd, args, { env, encoding: 'utf8' }, (err, stdout, stderr) => (err ? reject(new Error(`${cmd} ${args.join(' ')}: ${stderr.trim()}`)) : resolve(stdout))),
     );
 
+  let stopped = false;
   const stop = async () => {
+    if (stopped) return;
+    stopped = true;
     const jobs = (await client('squeue', ['-h', '-o', '%A']).catch(() => '')).split('\n').filter(Boolean);
     if (jobs.length) await client('scancel', jobs).catch(() => undefined);
     // slurmstepd outlives slurmd: wait for the jobs to end before stopping the daemons
@@ -150,5 +181,6 @@ export async function startCluster(): Promise<Cluster> {
     await stop();
     throw err;
   }
-  return { conf, client, stop };
+  const leftovers = () => processesWithEnv(`SLURM_CONF=${conf}`).filter((pid) => pid !== process.pid);
+  return { conf, client, stop, leftovers };
 }
