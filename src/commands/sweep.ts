@@ -1,18 +1,18 @@
 /**
- * `sssseg sweep <configs or folders…>`: train every config that has no finished result yet, each in
- * its own `sssseg train` process, then write the table. Runs execute here, N at a time (`local`),
+ * `sssseg sweep <configs or folders…>`: train every config that has no finished result yet (with
+ * `--seeds`, once per seed), each in its own `sssseg train` process, then write the table. Runs execute here, N at a time (`local`),
  * or as one Slurm array job (`slurm`). Resumable by construction: a finished run has results.json
  * and is skipped; an interrupted one continues from its last checkpoint (ST/ST++ from their stage
  * markers).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Io } from '../output.ts';
 import { SsssegError } from '../errors.ts';
 import { RUN_FILES } from '../train/run-dir.ts';
 import type { SbatchOptions } from './sweep/job-script.ts';
 import { runLocal } from './sweep/local.ts';
-import { planSweep, sweepDir, type SweepEntry } from './sweep/plan.ts';
+import { planSweep, sweepDir, sweepSize, type SweepEntry } from './sweep/plan.ts';
 import { slurmCommands, submitSweep, waitSweep, type SlurmClient } from './sweep/slurm.ts';
 import { printStatus, sweepStatus } from './sweep/status.ts';
 import { runTable } from './table.ts';
@@ -40,6 +40,8 @@ export interface SweepOptions {
   childFlags?: string[];
   /** `train` options added to every run (--set, --pretrained); a resumed run keeps its saved config */
   trainFlags?: string[];
+  /** run every config once per seed, into `<name>-s<seed>` */
+  seeds?: number[];
   /** where the table goes (default `<runs>/<folder>/table` for the first target's folder) */
   table?: string;
 }
@@ -57,7 +59,7 @@ function failure(failed: string[]): SsssegError {
 async function local(entries: SweepEntry[], opts: SweepOptions, table: string, io: Io): Promise<void> {
   const jobs = opts.jobs ?? 1;
   const todo = entries.filter((e) => e.state !== 'done');
-  io.out(`sweep: ${entries.length} configs, ${entries.length - todo.length} finished, ${todo.length} to run (${jobs} at a time)`);
+  io.out(`sweep: ${sweepSize(entries)}, ${entries.length - todo.length} finished, ${todo.length} to run (${jobs} at a time)`);
   for (const e of todo) io.out(`  ${e.state === 'resume' ? 'continue' : 'run     '} sssseg ${e.argv.join(' ')}`);
   if (opts.dryRun) return;
   const failed = await runLocal(todo, jobs, opts.childFlags ?? [], io);
@@ -74,7 +76,7 @@ async function slurm(entries: SweepEntry[], opts: SweepOptions, table: string, i
   );
   if (opts.dryRun) return;
   if (!opts.wait) {
-    io.out(`follow it with: sssseg sweep ${opts.targets.join(' ')} --runs ${opts.runs} --status`);
+    io.out(`follow it with: sssseg sweep ${opts.targets.join(' ')} --runs ${opts.runs}${seedsFlag(opts.seeds)} --status`);
     return;
   }
   io.out(`waiting for the runs to end (polling every ${opts.pollSeconds ?? 30} s; Ctrl-C stops waiting, not the jobs)…`);
@@ -84,16 +86,30 @@ async function slurm(entries: SweepEntry[], opts: SweepOptions, table: string, i
   if (failed.length) throw failure(failed.map((s) => s.entry.config));
 }
 
+const seedsFlag = (seeds: number[] | undefined): string => (seeds ? ` --seeds ${seeds.join(',')}` : '');
+
+/** A sweep run with --seeds has its runs in `<name>-s<k>`: say so when --status was asked without. */
+async function hintSeeds(entries: SweepEntry[], io: Io): Promise<void> {
+  const names = new Set(entries.map((e) => path.basename(e.outDir)));
+  const seeds = new Set<number>();
+  for (const f of await fs.readdir(sweepDir(entries)).catch(() => [] as string[])) {
+    const m = /^(.+)-s(\d+)$/.exec(f);
+    if (m && names.has(m[1]!)) seeds.add(Number(m[2]));
+  }
+  if (seeds.size) io.out(`(these configs also have runs per seed here: add${seedsFlag([...seeds].sort((a, b) => a - b))} to see them)`);
+}
+
 export async function runSweep(opts: SweepOptions, io: Io, client: SlurmClient = slurmCommands): Promise<{ entries: SweepEntry[] }> {
   const executor = opts.executor ?? 'local';
   // a Slurm job runs elsewhere and later: every path in it is absolute
   const abs = executor === 'slurm' || opts.status;
   const targets = abs ? opts.targets.map((t) => path.resolve(t)) : opts.targets;
   const runs = abs ? path.resolve(opts.runs) : opts.runs;
-  const entries = await planSweep({ targets, runs, trainFlags: opts.trainFlags });
+  const entries = await planSweep({ targets, runs, trainFlags: opts.trainFlags, seeds: opts.seeds });
   const table = opts.table ? path.resolve(opts.table) : path.join(sweepDir(entries), 'table');
   if (opts.status) {
     await printStatus(await sweepStatus(entries, sweepDir(entries), client.queue), sweepDir(entries), io);
+    if (!opts.seeds) await hintSeeds(entries, io);
   } else if (executor === 'slurm') await slurm(entries, opts, table, io, client);
   else await local(entries, opts, table, io);
   return { entries };

@@ -224,6 +224,20 @@ test('submitting writes the job script and sweep.json; a second sweep leaves que
   assert.deepEqual((await readSweepFile(sweep)).submissions[1]!.runs.map((r) => r.method), ['sup']);
 });
 
+test('with --seeds every config × seed is one array index, each training with its own seed into its own folder', async () => {
+  const { configs, runs, slurm } = grid();
+  const io = memoryIo();
+  await runSweep({ targets: [configs], runs, executor: 'slurm', seeds: [0, 7] }, io, slurm);
+  assert.match(io.stdout[0]!, /sweep: 4 runs \(2 configs × 2 seeds\), 4 not started; submitting 4 to Slurm/);
+  assert.match(io.stdout.join('\n'), /--seeds 0,7 --status/);
+  const sweep = path.join(runs, 'grid');
+  const runsOf = (await readSweepFile(sweep)).submissions[0]!.runs.map((r) => [r.index, path.basename(r.out_dir)]);
+  assert.deepEqual(runsOf, [[0, 'mt-s0'], [1, 'mt-s7'], [2, 'sup-s0'], [3, 'sup-s7']]);
+  const script = readFileSync(slurm.scripts[0]!, 'utf8');
+  assert.match(script, /#SBATCH --array=0-3\n/);
+  assert.match(script, new RegExp(`  1\\) RUN=${path.join(sweep, 'mt-s7')}\\n +NEW=\\(.* --out ${path.join(sweep, 'mt-s7')} --set seed=7\\)`));
+});
+
 test('--dry-run prints the job script and submits nothing; an unwritable runs folder is refused before sbatch', async () => {
   const { dir, configs, slurm } = grid();
   const io = memoryIo();
@@ -239,7 +253,8 @@ test('--dry-run prints the job script and submits nothing; an unwritable runs fo
 test('slurm options without --executor slurm, or a bad executor, are one-line usage errors', async () => {
   const { configs } = grid();
   for (const [argv, msg] of [
-    [['--partition', 'gpu'], /--partition need --executor slurm/],
+    [['--partition', 'gpu'], /--partition needs --executor slurm/],
+    [['--wait', '--mem', '4G'], /--wait, --mem need --executor slurm/],
     [['--executor', 'pbs'], /--executor must be local or slurm/],
     [['--executor', 'slurm', '--sbatch-arg', 'qos'], /--sbatch-arg takes one sbatch option/],
   ] as const) {

@@ -97,3 +97,40 @@ test('a folder without run configs, or a run config without a split, is an error
   assert.equal(b.code, 1);
   assert.match(b.stderr.join('\n'), /x\.yaml: a sweep config needs run\.data and run\.split/);
 });
+
+test('--seeds runs every config once per seed into <name>-s<seed>, resumes each, and tables them as mean ± std', async () => {
+  const seeded = path.join(tmp, 'seeded');
+  mkdirSync(seeded);
+  writeFileSync(path.join(seeded, 'sup.yaml'), readFileSync(path.join(configs, 'sup-1-4.yaml')));
+  const dir = (k: number) => path.join(runs, 'seeded', `sup-s${k}`);
+  const seedOf = (k: number) => (JSON.parse(readFileSync(path.join(dir(k), 'results.json'), 'utf8')) as { seed: number }).seed;
+  const first = await cli('sweep', seeded, '--runs', runs, '--seeds', '3,1', '--jobs', '2');
+  assert.equal(first.code, 0, first.stderr.join('\n'));
+  assert.match(first.stdout[0]!, /2 runs \(1 config × 2 seeds\), 0 finished, 2 to run/);
+  assert.deepEqual([seedOf(3), seedOf(1)], [3, 1], 'each run trained with its own seed');
+  assert.ok(!existsSync(path.join(runs, 'seeded', 'sup')), 'no run without a seed');
+  assert.match(readFileSync(path.join(runs, 'seeded', 'table.md'), 'utf8'), /\| SupOnly \| \d+\.\d\d ± \d+\.\d\d \(n=2\) \|/);
+
+  // an interrupted seed continues with its own seed; the finished one is left alone
+  rmSync(path.join(dir(1), 'results.json'));
+  const plan = await planSweep({ targets: [seeded], runs, seeds: [3, 1] });
+  assert.deepEqual(plan.map((e) => [e.seed, e.state]), [[3, 'done'], [1, 'resume']]);
+  assert.deepEqual(plan[1]!.argv.slice(-4), ['--set', 'seed=1', '--resume', dir(1)]);
+  const again = await cli('sweep', seeded, '--runs', runs, '--seeds', '3,1');
+  assert.equal(again.code, 0, again.stderr.join('\n'));
+  assert.match(again.stdout[0]!, /1 finished, 1 to run/);
+  assert.equal(seedOf(1), 1);
+
+  // --status without --seeds says where the runs are
+  const status = await cli('sweep', seeded, '--runs', runs, '--status');
+  assert.match(status.stdout.join('\n'), /not started +sup\n.*add --seeds 1,3 to see them/);
+  for (const [argv, msg] of [
+    [['--seeds', '0,0'], /--seeds takes distinct non-negative integers/],
+    [['--seeds', '1,x'], /--seeds takes distinct non-negative integers .*\(got 1,x\)/],
+    [['--seeds', '0,1', '--set', 'seed=4'], /--seeds and --set seed=… both set the seed/],
+  ] as const) {
+    const r = await cli('sweep', seeded, '--runs', runs, ...argv);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr.join('\n'), msg);
+  }
+});

@@ -7,6 +7,7 @@ interface SweepFlags {
   dryRun?: boolean;
   table?: string;
   set?: string[];
+  seeds?: string;
   pretrained?: string;
   executor: string;
   status?: boolean;
@@ -38,12 +39,22 @@ async function checkExecutor(flags: SweepFlags): Promise<'local' | 'slurm'> {
   }
   if (flags.executor === 'local') {
     const given = [...SLURM_ONLY.filter((k) => flags[k] !== undefined).map(flagName), ...(flags.sbatchArg.length ? ['--sbatch-arg'] : [])];
-    if (given.length) throw new SsssegError('cli.badOption', `${given.join(', ')} need --executor slurm`);
+    if (given.length) throw new SsssegError('cli.badOption', `${given.join(', ')} ${given.length === 1 ? 'needs' : 'need'} --executor slurm`);
   }
   for (const a of flags.sbatchArg) {
     if (!a.startsWith('-') || /[\n\r]/.test(a)) throw new SsssegError('cli.badOption', `--sbatch-arg takes one sbatch option such as --qos=high (got "${a}")`);
   }
   return flags.executor;
+}
+
+/** "0,1,2" → [0, 1, 2]: distinct non-negative integers. */
+async function seedList(value: string | undefined): Promise<number[] | undefined> {
+  if (value === undefined) return undefined;
+  const seeds = value.split(',').map((s) => s.trim());
+  const ok = seeds.every((s) => /^\d+$/.test(s)) && new Set(seeds.map(Number)).size === seeds.length;
+  if (ok) return seeds.map(Number);
+  const { SsssegError } = await import('../../errors.ts');
+  throw new SsssegError('cli.badOption', `--seeds takes distinct non-negative integers separated by commas, e.g. 0,1,2 (got ${value})`);
 }
 
 export const registerSweep: RegisterCommand = (program, ctx) => {
@@ -56,6 +67,7 @@ export const registerSweep: RegisterCommand = (program, ctx) => {
     .option('--runs <dir>', 'runs go to <dir>/<config folder>/<config name>', 'runs')
     .option('--table <prefix>', 'write the table to <prefix>.md/.csv (default <runs>/<folder>/table)')
     .option('--set <key=value...>', 'config overrides passed to every run')
+    .option('--seeds <list>', 'run every config once per seed (e.g. 0,1,2: --set seed=<k>, into <name>-s<k>); the table shows mean ± std')
     .option('--pretrained <file>', 'backbone weights passed to every run (.safetensors or .pth)')
     .option('--dry-run', 'list what would run, run nothing (slurm: print the job script)')
     .option('--status', 'show each run as done / pending / running / failed (exit code, last log lines) and exit')
@@ -72,6 +84,7 @@ export const registerSweep: RegisterCommand = (program, ctx) => {
       const jobs = await positiveInt(flags.jobs, '--jobs');
       const pollSeconds = await positiveInt(flags.poll, '--poll');
       const cpusPerTask = await positiveInt(flags.cpusPerTask, '--cpus-per-task');
+      const seeds = await seedList(flags.seeds);
       const { runSweep } = await import('../../commands/sweep.ts');
       const backend = program.opts<{ backend?: string }>().backend;
       // a run may start elsewhere and later (Slurm): the weights file by its absolute path
@@ -79,7 +92,7 @@ export const registerSweep: RegisterCommand = (program, ctx) => {
       await runSweep(
         {
           targets, runs: flags.runs, jobs, executor, dryRun: flags.dryRun, table: flags.table, status: flags.status,
-          wait: flags.wait, pollSeconds,
+          wait: flags.wait, pollSeconds, seeds,
           sbatch: { partition: flags.partition, time: flags.time, cpusPerTask, mem: flags.mem, gres: flags.gres, extra: flags.sbatchArg },
           childFlags: backend ? ['--backend', backend] : [],
           trainFlags: [...(flags.set ?? []).flatMap((kv) => ['--set', kv]), ...(pretrained ? ['--pretrained', pretrained] : [])],

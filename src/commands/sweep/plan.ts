@@ -1,7 +1,8 @@
 /**
- * What a sweep runs: every config with a `run:` section, each into `<runs>/<config folder>/<name>`,
- * and the one `sssseg` command line that runs (or continues) it. Both executors (local processes
- * and Slurm jobs) run exactly the argv built here.
+ * What a sweep runs: every config with a `run:` section, each into `<runs>/<config folder>/<name>`
+ * (with `--seeds`, once per seed into `<name>-s<seed>`), and the one `sssseg` command line that
+ * runs (or continues) it. Both executors (local processes and Slurm jobs) run exactly the argv
+ * built here.
  */
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -14,6 +15,8 @@ export interface SweepEntry {
   config: string;
   outDir: string;
   method: string;
+  /** the seed of this run when the sweep expands configs over `--seeds` */
+  seed?: number;
   state: 'done' | 'resume' | 'new';
   /** the `sssseg` arguments that run (or continue) it now */
   argv: string[];
@@ -74,24 +77,46 @@ export interface PlanOptions {
   runs: string;
   /** `train` options added to every run (--set, --pretrained); a resumed run keeps its saved config */
   trainFlags?: string[];
+  /** run every config once per seed (`--set seed=<k>`, folder `<name>-s<k>`) */
+  seeds?: number[];
+}
+
+/** The run of `file` (with `seed`, when the sweep has seeds): its folder, state and command line. */
+async function planRun(file: string, method: string, opts: PlanOptions, seed: number | undefined): Promise<SweepEntry> {
+  const name = path.basename(file).replace(/\.ya?ml$/, '') + (seed === undefined ? '' : `-s${seed}`);
+  const outDir = path.join(opts.runs, path.basename(path.dirname(path.resolve(file))), name);
+  const mode = await startMode(outDir);
+  const state = existsSync(path.join(outDir, RUN_FILES.results)) ? 'done' : mode === 'new' ? 'new' : 'resume';
+  const trainFlags = seed === undefined ? opts.trainFlags : [...(opts.trainFlags ?? []), '--set', `seed=${seed}`];
+  const spec: RunSpec = { config: file, outDir, pipeline: isPipelineName(method), trainFlags };
+  return { config: file, outDir, method, seed, state, argv: trainArgv(spec, state === 'done' ? 'new' : mode), spec };
 }
 
 export async function planSweep(opts: PlanOptions): Promise<SweepEntry[]> {
+  const sets = setFlags(opts.trainFlags);
+  if (opts.seeds && sets.some((kv) => /^\s*seed\s*=/.test(kv))) {
+    throw new SsssegError('sweep.seeds', '--seeds and --set seed=… both set the seed: give one of them');
+  }
   const entries: SweepEntry[] = [];
   for (const file of await configFiles(opts.targets)) {
     if (!(await isRunConfig(file))) continue;
-    const cfg = await loadConfig(file, setFlags(opts.trainFlags));
+    const cfg = await loadConfig(file, sets);
     if (!cfg.run?.data || !cfg.run.split) {
       throw new SsssegError('sweep.noRun', `${file}: a sweep config needs run.data and run.split`);
     }
-    const outDir = path.join(opts.runs, path.basename(path.dirname(path.resolve(file))), path.basename(file).replace(/\.ya?ml$/, ''));
-    const mode = await startMode(outDir);
-    const state = existsSync(path.join(outDir, RUN_FILES.results)) ? 'done' : mode === 'new' ? 'new' : 'resume';
-    const spec: RunSpec = { config: file, outDir, pipeline: isPipelineName(cfg.method), trainFlags: opts.trainFlags };
-    entries.push({ config: file, outDir, method: cfg.method, state, argv: trainArgv(spec, state === 'done' ? 'new' : mode), spec });
+    for (const seed of opts.seeds ?? [undefined]) entries.push(await planRun(file, cfg.method, opts, seed));
   }
   if (entries.length === 0) throw new SsssegError('sweep.empty', `no run configs (with a run: section) in ${opts.targets.join(', ')}`);
   return entries;
+}
+
+const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
+
+/** "2 configs", or with seeds "6 runs (2 configs × 3 seeds)". */
+export function sweepSize(entries: SweepEntry[]): string {
+  const configs = count(new Set(entries.map((e) => e.config)).size, 'config');
+  if (entries[0]?.seed === undefined) return configs;
+  return `${count(entries.length, 'run')} (${configs} × ${count(new Set(entries.map((e) => e.seed)).size, 'seed')})`;
 }
 
 /** The child's output: beside the run folder, since a new run refuses a non-empty folder. */

@@ -11,7 +11,7 @@ import { SsssegError } from '../../errors.ts';
 import { ensureWritableDir } from '../../io/writable.ts';
 import { jobScript, type SbatchOptions } from './job-script.ts';
 import { SSSSEG_BIN } from './local.ts';
-import { sweepDir, type SweepEntry } from './plan.ts';
+import { sweepDir, sweepSize, type SweepEntry } from './plan.ts';
 import { addSubmission, parseSqueue, readSweepFile, RECORD_DIR, type QueueEntry } from './state.ts';
 import { countStates, sweepStatus, type QueueReader, type RunStatus } from './status.ts';
 
@@ -67,7 +67,7 @@ export async function submitSweep(entries: SweepEntry[], opts: SlurmSweepOptions
   const statuses = await sweepStatus(entries, dir, slurm.queue);
   const active = statuses.filter((s) => s.state === 'pending' || s.state === 'running');
   const todo = statuses.filter((s) => s.state !== 'done' && !active.includes(s)).map((s) => s.entry);
-  io.out(`sweep: ${entries.length} configs, ${countStates(statuses)}; submitting ${todo.length} to Slurm`);
+  io.out(`sweep: ${sweepSize(entries)}, ${countStates(statuses)}; submitting ${todo.length} to Slurm`);
   for (const s of active) io.out(`  ${s.state} already as task ${s.task}: ${s.entry.outDir}`);
   if (todo.length === 0) return undefined;
   const n = (await readSweepFile(dir)).submissions.length + 1;
