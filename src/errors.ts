@@ -14,9 +14,11 @@ export class SsssegError extends Error {
   }
 }
 
-const SIGNAL_NUMBERS = { SIGINT: 2, SIGUSR1: 10, SIGTERM: 15 } as const;
+// SIGPIPE stands for "the reader of our output went away": no handler is installed for it (Node
+// sees EPIPE instead), but a run stopped that way exits as a process killed by it would
+const SIGNAL_NUMBERS = { SIGINT: 2, SIGUSR1: 10, SIGPIPE: 13, SIGTERM: 15 } as const;
 export type StopSignal = keyof typeof SIGNAL_NUMBERS;
-export const STOP_SIGNALS = Object.keys(SIGNAL_NUMBERS) as StopSignal[];
+export const STOP_SIGNALS: StopSignal[] = ['SIGINT', 'SIGUSR1', 'SIGTERM'];
 
 /**
  * A run stopped by a signal after saving its state. Not a failure of the tool, but the process

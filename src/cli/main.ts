@@ -1,7 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { makeContext } from './context.ts';
 import { COMMANDS } from './wiring/index.ts';
-import { processIo, type Io } from '../output.ts';
+import { processIo, watchProcessOutput, type Io } from '../output.ts';
 import { Interrupted, SsssegError } from '../errors.ts';
 import { VERSION } from '../version.ts';
 
@@ -25,7 +25,8 @@ export function buildProgram(io: Io): Command {
  * or command) are commander's message and exit code 2; an SsssegError is one line and 1.
  */
 export async function run(argv: string[], io: Io = processIo): Promise<number> {
-  if (io === processIo) ignoreEarlyClosedStdout();
+  // `sssseg … | head`: a reader that stops early is not an error of ours (see output.ts)
+  if (io === processIo) watchProcessOutput();
   const program = buildProgram(io);
   const verbose = argv.includes('--verbose');
   try {
@@ -49,18 +50,4 @@ export async function run(argv: string[], io: Io = processIo): Promise<number> {
     if (verbose && e.stack) io.err(e.stack);
     return 1;
   }
-}
-
-/**
- * `sssseg … | head`: a reader that stops early is not an error of ours. Installed only when the
- * process's own stdout is used, and only once.
- */
-let stdoutHooked = false;
-function ignoreEarlyClosedStdout(): void {
-  if (stdoutHooked) return;
-  stdoutHooked = true;
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(0);
-    throw err;
-  });
 }

@@ -4,7 +4,7 @@ import { assertPrecision } from '../backend/precision.ts';
 import type { ExperimentConfig } from '../config/schema.ts';
 import { openDataset, resolveSplit, type PreparedDataset, type ResolvedSplit } from '../data/index.ts';
 import { Interrupted, SsssegError, STOP_SIGNALS, type StopSignal } from '../errors.ts';
-import type { Io } from '../output.ts';
+import { onOutputClosed, type Io } from '../output.ts';
 
 /** The options `train` and `st-plus-plus` share. */
 export interface TrainArgs {
@@ -62,13 +62,20 @@ export async function prepareRun(cfg: ExperimentConfig, args: TrainArgs, io: Io,
   let received: StopSignal | undefined;
   const handlers = STOP_SIGNALS.map((sig) => {
     const handler = () => {
-      if (received) return;
+      // a signal says more than a closed pipe (Ctrl-C also ends the `| tee` that closed it)
+      if (received && received !== 'SIGPIPE') return;
       received = sig;
       io.err(`${sig}: finishing the current step and saving the state…`);
       controller.abort();
     };
     process.on(sig, handler);
     return [sig, handler] as const;
+  });
+  // a closed stdout/stderr stops the run like a signal: the state is saved, whatever can be printed
+  const offClosed = onOutputClosed(() => {
+    received ??= 'SIGPIPE';
+    controller.abort();
+    return true;
   });
   return {
     data,
@@ -81,6 +88,7 @@ export async function prepareRun(cfg: ExperimentConfig, args: TrainArgs, io: Io,
         result = await trainFn(controller.signal);
       } finally {
         for (const [sig, handler] of handlers) process.removeListener(sig, handler);
+        offClosed();
       }
       if (received && !result.completed) throw new Interrupted(received);
       return result;
