@@ -15,6 +15,7 @@ import { SsssegError } from '../errors.ts';
 import { machineName, writeRunResults, type RunResults } from '../io/results.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { ensureWritableDir } from '../io/writable.ts';
+import { checkReplaceable, clearRunFolder, lockRunFolder } from '../train/run-lock.ts';
 import { pipelineConfig } from './config.ts';
 import { STPP_FILES, checkIdentity, clearMarkersFrom, readMarker, removePaths, writeMarker, type StageMarker } from './layout.ts';
 import { pipelineStages, type Stage } from './stages.ts';
@@ -67,8 +68,23 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineSummar
   if (opts.split.unlabeled.length === 0) {
     throw new SsssegError('stpp.noUnlabeled', `${name} pseudo-labels the unlabeled images, but split ${opts.split.name} has none`);
   }
-  if (opts.force) await fs.rm(run, { recursive: true, force: true });
   await ensureWritableDir(run, `run folder ${run}`);
+  const clear = Boolean(opts.force) && (await fs.readdir(run)).length > 0;
+  if (clear) await checkReplaceable(run, STPP_ENTRIES);
+  const lock = await lockRunFolder(run, (l) => io.err(l));
+  try {
+    if (clear) await clearRunFolder(run);
+    return await runLocked(opts, run, name, stages);
+  } finally {
+    await lock.release();
+  }
+}
+
+/** What an ST/ST++ run folder may hold, for --force: its own files and the stages' training folders. */
+const STPP_ENTRIES: RegExp[] = [...Object.values(STPP_FILES).map((f) => new RegExp(`^${f.replace(/\./g, '\\.')}$`)), /^stage\d+$/];
+
+async function runLocked(opts: PipelineOptions, run: string, name: 'st' | 'stpp', stages: Stage[]): Promise<PipelineSummary> {
+  const { io } = opts;
   await checkIdentity(
     run,
     { method: name, config: toPlainConfig(opts.cfg), dataset: opts.data.name, split: opts.split.name, labeled: opts.split.labeled, unlabeled: opts.split.unlabeled },

@@ -4,6 +4,7 @@ import yaml from 'js-yaml';
 import { SsssegError } from '../errors.ts';
 import { appendFileChecked, writeFileAtomic } from '../io/atomic.ts';
 import { ensureWritableDir } from '../io/writable.ts';
+import { checkReplaceable, clearRunFolder, lockRunFolder } from './run-lock.ts';
 
 /** The files of one run folder; later stages (eval, table, report) read them by these names. */
 export const RUN_FILES = {
@@ -14,36 +15,50 @@ export const RUN_FILES = {
   results: 'results.json',
 } as const;
 
+/** What a training run's folder may hold, for `--force` (see run-lock.ts). */
+export const TRAIN_ENTRIES: RegExp[] = [...Object.values(RUN_FILES).map((f) => new RegExp(`^${f.replace('.', '\\.')}$`)), /^ckpt-e\d+\.bin$/];
+
 export interface RunDir {
   dir: string;
   file(name: keyof typeof RUN_FILES): string;
   appendLog(record: Record<string, unknown>): Promise<void>;
+  /** give up the folder's lock (when the run ends, however it ends) */
+  release(): Promise<void>;
 }
 
 /**
- * Open the run folder: a new run refuses an existing folder unless `force` (then it is cleared);
- * `resume` requires the folder and its last checkpoint.
+ * Open and lock the run folder. A new run refuses a non-empty folder unless `force`, and force
+ * clears only a recognisable run folder that no other process uses; `resume` requires the folder
+ * and its last checkpoint. Nothing is deleted or written before the lock is held.
  */
-export async function openRunDir(dir: string, mode: { resume: boolean; force: boolean }): Promise<RunDir> {
-  // a new run creates the folder first, so that a path under a file, /proc or a read-only mount
-  // is one line naming it
-  if (!mode.resume) await ensureWritableDir(dir, `run folder ${dir}`);
-  const exists = existsSync(dir) && (await fs.readdir(dir)).length > 0;
+export async function openRunDir(dir: string, mode: { resume: boolean; force: boolean }, warn: (line: string) => void): Promise<RunDir> {
+  let clear = false;
+  const noResume = () => new SsssegError('train.noResume', `cannot resume ${dir}: it has no ${RUN_FILES.last}`, 'start a new run without --resume');
   if (mode.resume) {
-    if (!existsSync(path.join(dir, RUN_FILES.last))) {
-      throw new SsssegError('train.noResume', `cannot resume ${dir}: it has no ${RUN_FILES.last}`, 'start a new run without --resume');
+    if (!existsSync(dir)) throw noResume();
+  } else {
+    // created first, so that a path under a file, /proc or a read-only mount is one line naming it
+    await ensureWritableDir(dir, `run folder ${dir}`);
+    if ((await fs.readdir(dir)).length > 0) {
+      if (!mode.force) {
+        throw new SsssegError('train.runExists', `run folder ${dir} already exists`, 'pass --resume to continue it or --force to start over');
+      }
+      await checkReplaceable(dir, TRAIN_ENTRIES);
+      clear = true;
     }
-  } else if (exists) {
-    if (!mode.force) {
-      throw new SsssegError('train.runExists', `run folder ${dir} already exists`, 'pass --resume to continue it or --force to start over');
-    }
-    await fs.rm(dir, { recursive: true, force: true });
-    await fs.mkdir(dir);
   }
+  // a folder in use is refused naming its holder before anything else is said about it
+  const lock = await lockRunFolder(dir, warn);
+  if (mode.resume && !existsSync(path.join(dir, RUN_FILES.last))) {
+    await lock.release();
+    throw noResume();
+  }
+  if (clear) await clearRunFolder(dir);
   return {
     dir,
     file: (name) => path.join(dir, RUN_FILES[name]),
     appendLog: (record) => appendFileChecked(path.join(dir, RUN_FILES.log), JSON.stringify(record) + '\n'),
+    release: () => lock.release(),
   };
 }
 
