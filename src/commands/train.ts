@@ -23,6 +23,6 @@ export async function runTrain(args: TrainArgs, io: Io, backend: () => Promise<B
       pretrained: args.pretrained, io, backend: run.backend, signal,
     }),
   );
-  if (summary.completed) await finishRun(summary, { cfg, data: run.data, split: run.split, backend: run.backend, io });
+  if (summary.completed && !summary.nothingToDo) await finishRun(summary, { cfg, data: run.data, split: run.split, backend: run.backend, io });
   return summary;
 }

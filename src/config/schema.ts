@@ -52,6 +52,8 @@ export const trainSchema = z
     val_every_epochs: z.number().int().nonnegative().default(1),
     val_limit: z.number().int().positive().optional(),
     loss: lossSchema.default(lossSchema.parse({})),
+    /** a NaN or infinite loss stops the run (last good checkpoint kept): `error` exits 1, `stop` exits 0 */
+    on_nonfinite: z.enum(['error', 'stop']).default('error'),
     /** convolutions and matrix products: fp32, or bf16 with fp32 accumulation (native backend with oneDNN bf16 kernels) */
     precision: z.enum(PRECISIONS).default('fp32'),
     semi: semiSchema.prefault({}),

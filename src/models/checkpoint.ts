@@ -191,6 +191,7 @@ async function rebuildNet(ck: Checkpoint, file: string, name: string): Promise<S
   if (!parsed.success) {
     throw new SsssegError('checkpoint.invalid', `${file}: the model config of network ${name} is not valid for this sssseg (${parsed.error.issues[0]?.message ?? 'invalid'})`);
   }
+  checkFinite(ck, file, name);
   const net = buildSegNet(parsed.data, info.numClasses, 0);
   try {
     restoreNet(ck, name, net);
@@ -199,4 +200,15 @@ async function rebuildNet(ck: Checkpoint, file: string, name: string): Promise<S
     throw err;
   }
   return net;
+}
+
+/** A network with NaN or infinite weights (a diverged run) predicts nothing meaningful: refuse it. */
+function checkFinite(ck: Checkpoint, file: string, name: string): void {
+  for (const [key, t] of ck.tensors) {
+    if (!key.startsWith(`${name}/`) || t.dtype !== 'F32') continue;
+    const bad = (t.data as Float32Array).findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) {
+      throw new SsssegError('checkpoint.nonFinite', `${file}: network ${name} has non-finite weights (${key}[${bad}] is ${t.data[bad]}): the run diverged`, 'evaluate an earlier checkpoint of the run');
+    }
+  }
 }

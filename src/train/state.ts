@@ -5,7 +5,7 @@ import { toPlainConfig } from '../config/load.ts';
 import type { PreparedDataset } from '../data/index.ts';
 import type { SegNet } from '../models/index.ts';
 import type { Method } from '../methods/types.ts';
-import { saveCheckpoint, readCheckpoint, restoreNet } from '../models/checkpoint.ts';
+import { saveCheckpoint, restoreNet, type Checkpoint } from '../models/checkpoint.ts';
 import type { Rng, RngState } from '../util/rng.ts';
 import type { Sgd } from './optimizer.ts';
 import type { ValidationResult } from './validate.ts';
@@ -21,6 +21,8 @@ export interface TrainState {
   iteration: number;
   epoch: number;
   best?: ValidationResult;
+  /** training seconds the run has spent up to this checkpoint, over all its segments */
+  wallTimeS?: number;
 }
 
 /**
@@ -44,7 +46,7 @@ export async function saveTrainState(file: string, s: TrainState): Promise<void>
         iteration: s.iteration,
         rng: s.rng.state(),
         metrics: s.best ? { best_miou: s.best.miou, best_iteration: s.best.iteration } : {},
-        extra: s.best ? { best: s.best } : {},
+        extra: { ...(s.best ? { best: s.best } : {}), ...(s.wallTimeS !== undefined ? { wall_time_s: s.wallTimeS } : {}) },
       },
       tensors,
     );
@@ -53,11 +55,10 @@ export async function saveTrainState(file: string, s: TrainState): Promise<void>
   }
 }
 
-export async function loadTrainState(
-  file: string,
+export function loadTrainState(
+  ck: Checkpoint,
   s: Pick<TrainState, 'method' | 'state' | 'sgd' | 'nets' | 'rng'>,
-): Promise<{ iteration: number; best?: ValidationResult }> {
-  const ck = await readCheckpoint(file);
+): { iteration: number; best?: ValidationResult } {
   for (const [name, net] of s.nets) restoreNet(ck, name, net);
   const asTensor = (name: string) => {
     const t = ck.tensors.get(name)!;

@@ -16,6 +16,10 @@ import { BatchStreams, type PseudoLabels } from './batches.ts';
 import path from 'node:path';
 import { planSchedule, type Schedule } from './schedule-plan.ts';
 import { saveTrainState, loadTrainState } from './state.ts';
+import { existsSync } from 'node:fs';
+import { readCheckpoint } from '../models/checkpoint.ts';
+import { checkResumable, truncateLog, wallTimeOf } from './resume.ts';
+import { divergedError, nonFiniteLoss, nonFiniteWeight } from './divergence.ts';
 import { validate, type ValidationResult } from './validate.ts';
 import { checkBatch, disposeBatch, makeStepContext, netNamer } from './step-context.ts';
 import { planSemiPhase, resetTeachers, studentsOf, unlabeledScale, warmupStep, type SemiPhase } from './semi-phase.ts';
@@ -45,7 +49,12 @@ export interface TrainSummary {
   runDir: string;
   iterations: number;
   completed: boolean;
+  /** training seconds over every segment of the run (a resumed run adds to what it had spent) */
   wallTimeS: number;
+  /** a resume found the run finished, results.json included: nothing was trained or written */
+  nothingToDo?: boolean;
+  /** stopped at a non-finite loss with `train.on_nonfinite: stop` */
+  diverged?: boolean;
   best?: ValidationResult;
   final?: ValidationResult;
 }
@@ -58,8 +67,19 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   if (needs.unlabeled && opts.split.unlabeled.length === 0) {
     throw new SsssegError('train.noUnlabeled', `method ${cfg.method} needs unlabeled images but split ${opts.split.name} has none`);
   }
-  const run = await openRunDir(opts.outDir, { resume: opts.resume, force: opts.force });
-  await writeResolvedConfig(run, toPlainConfig(cfg));
+  const run = await openRunDir(opts.outDir, { resume: opts.resume, force: opts.force }, (l) => io.err(l));
+  try {
+    return await trainIn(run, opts, method, needs);
+  } finally {
+    await run.release();
+  }
+}
+
+async function trainIn(run: RunDir, opts: TrainOptions, method: ReturnType<typeof getMethod>, needs: DataNeeds): Promise<TrainSummary> {
+  const { cfg, io } = opts;
+  // read and checked before anything is written: a resume that does not fit leaves the folder as it was
+  const ck = opts.resume ? await readCheckpoint(run.file('last')) : undefined;
+  if (ck) checkResumable(run.dir, ck.meta, cfg.method, toPlainConfig(cfg));
   const schedule = planSchedule(cfg, { labeled: [...opts.split.labeled, ...(opts.pseudo?.ids ?? [])], unlabeled: opts.split.unlabeled }, needs);
   const numClasses = opts.data.classes.length;
   const rng = new Rng(cfg.seed);
@@ -80,12 +100,21 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   const sgd = new Sgd({ momentum: cfg.train.momentum, weightDecay: cfg.train.weight_decay, headLrMult: cfg.train.head_lr_mult });
   let start = 0;
   let best: ValidationResult | undefined;
-  if (opts.resume) {
-    const restored = await loadTrainState(run.file('last'), { method, state, sgd, nets: netEntries(), rng });
+  let validated = new Set<number>();
+  if (ck) {
+    const restored = loadTrainState(ck, { method, state, sgd, nets: netEntries(), rng });
     start = restored.iteration;
     best = restored.best;
-    io.err(`resuming ${run.dir} at iteration ${start}/${schedule.totalIters}`);
+    if (start >= schedule.totalIters && existsSync(run.file('results'))) {
+      io.err(`${run.dir} is finished (iteration ${start}/${schedule.totalIters}, results.json written): nothing to do`);
+      disposeAll(netEntries(), sgd);
+      return { runDir: run.dir, iterations: start, completed: true, wallTimeS: wallTimeOf(ck.meta), best, nothingToDo: true };
+    }
+    const cut = await truncateLog(run.file('log'), start);
+    validated = cut.validated;
+    io.err(`resuming ${run.dir} at iteration ${start}/${schedule.totalIters}${cut.removed ? ` (${cut.removed} log line(s) after the checkpoint dropped)` : ''}`);
   }
+  await writeResolvedConfig(run, toPlainConfig(cfg));
   io.err(
     `${cfg.method}: ${schedule.totalIters} iterations (${schedule.epochs} epochs × ${schedule.itersPerEpoch}), ` +
       `batch ${cfg.train.batch_size}${needs.unlabeled ? ` + ${schedule.unlabeledBatch} unlabeled` : ''}, lr ${cfg.train.lr}, backend ${opts.backend}` +
@@ -93,14 +122,22 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   );
   const streams = new BatchStreams(opts.data, opts.split, cfg, needs, schedule, opts.pseudo);
   const t0 = Date.now();
+  const base = ck ? wallTimeOf(ck.meta) : 0;
+  const wallTime = () => base + (Date.now() - t0) / 1000;
   const phase = planSemiPhase(cfg.train.semi, schedule.totalIters, method.semiStart?.(state, schedule.itersPerEpoch) ?? 0);
   if (phase.warmup > 0) io.err(`supervised warm-up: iterations 0–${phase.warmup - 1}; semi-supervised from iteration ${phase.start}`);
-  const result = await loop({ opts, run, schedule, streams, method, state, sgd, rng, start, best, netEntries, needs, phase });
-  streams.close();
-  const wallTimeS = (Date.now() - t0) / 1000;
-  for (const [, net] of netEntries()) net.dispose();
+  try {
+    const result = await loop({ opts, run, schedule, streams, method, state, sgd, rng, start, best, netEntries, needs, wallTime, validated, phase });
+    return { runDir: run.dir, iterations: result.iteration, completed: result.completed, wallTimeS: wallTime(), best: result.best, final: result.final, diverged: result.diverged };
+  } finally {
+    streams.close();
+    disposeAll(netEntries(), sgd);
+  }
+}
+
+function disposeAll(nets: [string, SegNet][], sgd: Sgd): void {
+  for (const [, net] of nets) net.dispose();
   sgd.dispose();
-  return { runDir: run.dir, iterations: result.iteration, completed: result.completed, wallTimeS, best: result.best, final: result.final };
 }
 
 interface LoopArgs {
@@ -116,10 +153,22 @@ interface LoopArgs {
   best?: ValidationResult;
   netEntries: () => [string, SegNet][];
   needs: DataNeeds;
+  /** training seconds of the whole run so far */
+  wallTime: () => number;
+  /** iterations whose validation the (cut back) log already holds */
+  validated: Set<number>;
   phase: SemiPhase;
 }
 
-async function loop(a: LoopArgs): Promise<{ iteration: number; completed: boolean; best?: ValidationResult; final?: ValidationResult }> {
+interface LoopResult {
+  iteration: number;
+  completed: boolean;
+  best?: ValidationResult;
+  final?: ValidationResult;
+  diverged?: boolean;
+}
+
+async function loop(a: LoopArgs): Promise<LoopResult> {
   const { opts, run, schedule, method, state, sgd, rng } = a;
   const { cfg, io } = opts;
   const reporter = makeReporter(io, schedule.totalIters, cfg.method);
@@ -127,9 +176,38 @@ async function loop(a: LoopArgs): Promise<{ iteration: number; completed: boolea
   let final: ValidationResult | undefined;
   let lastTime = Date.now();
   let it = a.start;
-  const save = (file: string, iteration: number) =>
-    saveTrainState(file, { cfg, data: opts.data, method, state, sgd, nets: a.netEntries(), rng, iteration, epoch: Math.floor(iteration / schedule.itersPerEpoch), best });
+  let lastGood = a.start > 0 ? { file: path.basename(run.file('last')), iteration: a.start } : undefined;
+  const save = async (file: string, iteration: number) => {
+    // never put a diverged network on disk: the last checkpoint stays a good one
+    const bad = nonFiniteWeight(a.netEntries());
+    if (bad) throw divergedError(iteration, `weights of ${bad} are not finite`, lastGood);
+    const epoch = Math.floor(iteration / schedule.itersPerEpoch);
+    await saveTrainState(file, { cfg, data: opts.data, method, state, sgd, nets: a.netEntries(), rng, iteration, epoch, best, wallTimeS: a.wallTime() });
+    if (file === run.file('last')) lastGood = { file: path.basename(file), iteration };
+  };
+  /** Validation due when `done` iterations are complete; the checkpoint of `done` is written after it. */
+  const validateAt = async (done: number) => {
+    const epoch = Math.floor((done - 1) / schedule.itersPerEpoch);
+    const ep = epoch + 1;
+    if (!(cfg.train.val_every_epochs > 0 && (ep % cfg.train.val_every_epochs === 0 || done === schedule.totalIters))) return;
+    const { name, net } = done <= a.phase.warmup ? warmupEvalNet(a) : method.evalNet(state, epoch);
+    const v = await validate(net, opts.data, cfg, { limit: cfg.train.val_limit, iteration: done, net: name });
+    await run.appendLog({ it: done, epoch, val_miou: v.miou, val_pixel_acc: v.pixelAcc, val_net: name });
+    reporter.message(`epoch ${ep}: val mIoU ${(v.miou * 100).toFixed(2)} (${name})`);
+    final = v;
+    if (!best || v.miou > best.miou) {
+      best = v;
+      await save(run.file('best'), done);
+    }
+  };
+  const epochEnd = (done: number) => done % schedule.itersPerEpoch === 0 || done === schedule.totalIters;
   try {
+    // a checkpoint written before its epoch's validation ran (older runs, or a validation that
+    // failed): run the missing validation first
+    if (a.start > 0 && epochEnd(a.start) && !a.validated.has(a.start)) {
+      await validateAt(a.start);
+      if (final) await save(run.file('last'), a.start);
+    }
     for (; it < schedule.totalIters; it++) {
       if (opts.signal?.aborted || it === opts.stopAt) {
         await save(run.file('last'), it);
@@ -143,26 +221,20 @@ async function loop(a: LoopArgs): Promise<{ iteration: number; completed: boolea
       const now = Date.now();
       const dt = Math.max(now - lastTime, 1);
       lastTime = now;
-      const itPerSec = 1000 / dt;
-      reporter.update({ iteration: it + 1, total: schedule.totalIters, epoch, lr, itPerSec, logs });
+      reporter.update({ iteration: it + 1, total: schedule.totalIters, epoch, lr, itPerSec: 1000 / dt, logs });
       await run.appendLog({ it: it + 1, epoch, lr, ...logs, sec: dt / 1000, time: new Date(now).toISOString() });
       const done = it + 1;
-      if (cfg.train.checkpoint_every > 0 && done % cfg.train.checkpoint_every === 0) await save(run.file('last'), done);
-      const epochEnd = done % schedule.itersPerEpoch === 0 || done === schedule.totalIters;
-      const ep = Math.ceil(done / schedule.itersPerEpoch);
-      if (epochEnd && opts.saveAtEpochs?.includes(ep)) await save(path.join(run.dir, `ckpt-e${ep}.bin`), done);
-      const valNow = epochEnd && cfg.train.val_every_epochs > 0 && (ep % cfg.train.val_every_epochs === 0 || done === schedule.totalIters);
-      if (valNow) {
-        const { name, net } = done <= a.phase.warmup ? warmupEvalNet(a) : method.evalNet(state, epoch);
-        const v = await validate(net, opts.data, cfg, { limit: cfg.train.val_limit, iteration: done, net: name });
-        await run.appendLog({ it: done, epoch, val_miou: v.miou, val_pixel_acc: v.pixelAcc, val_net: name });
-        reporter.message(`epoch ${ep}: val mIoU ${(v.miou * 100).toFixed(2)} (${name})`);
-        final = v;
-        if (!best || v.miou > best.miou) {
-          best = v;
-          await save(run.file('best'), done);
-        }
+      const nonFinite = nonFiniteLoss(logs);
+      if (nonFinite) {
+        const err = divergedError(done, `${nonFinite[0]} is ${nonFinite[1]} (lr ${lr.toPrecision(3)})`, lastGood);
+        if (cfg.train.on_nonfinite === 'error') throw err;
+        reporter.message(`stopped: ${err.message}`);
+        return { iteration: done, completed: false, best, diverged: true };
       }
+      const ep = Math.ceil(done / schedule.itersPerEpoch);
+      if (epochEnd(done) && opts.saveAtEpochs?.includes(ep)) await save(path.join(run.dir, `ckpt-e${ep}.bin`), done);
+      if (epochEnd(done)) await validateAt(done);
+      if (cfg.train.checkpoint_every > 0 && done % cfg.train.checkpoint_every === 0 && done < schedule.totalIters) await save(run.file('last'), done);
     }
     await save(run.file('last'), it);
     return { iteration: it, completed: true, best, final };
