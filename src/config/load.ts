@@ -27,11 +27,25 @@ async function readYaml(file: string): Promise<Plain> {
   return doc;
 }
 
+/**
+ * Keys that say one thing in two ways, by the section holding them. A layer (a later file of
+ * `extends`, the config itself, a `--set`) that sets one drops the others of the layers below, so
+ * that `--set train.iterations=200` works on a config that counts epochs; one layer setting both
+ * is still an error of the schema.
+ */
+const ALTERNATIVES: Record<string, string[][]> = {
+  train: [['epochs', 'iterations']],
+  'train.semi': [['warmup_iters', 'warmup_fraction'], ['rampup_iters', 'rampup_fraction']],
+};
+
 /** Objects merge key by key; anything else (arrays included) replaces the base value. */
-export function mergeConfig(base: Plain, over: Plain): Plain {
+export function mergeConfig(base: Plain, over: Plain, at: string[] = []): Plain {
   const out: Plain = { ...base };
+  for (const group of ALTERNATIVES[at.join('.')] ?? []) {
+    if (group.some((k) => k in over)) for (const k of group) if (!(k in over)) delete out[k];
+  }
   for (const [k, v] of Object.entries(over)) {
-    out[k] = isPlain(v) && isPlain(out[k]) ? mergeConfig(out[k] as Plain, v) : v;
+    out[k] = isPlain(v) && isPlain(out[k]) ? mergeConfig(out[k] as Plain, v, [...at, k]) : v;
   }
   return out;
 }

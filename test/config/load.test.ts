@@ -51,3 +51,20 @@ test('the method section is validated by the method\'s own schema', async () => 
   const unknown = yamlFile('mt-unknown.yaml', `${BASE}method: mt\nmt: { decay: 0.9 }\n`);
   assert.equal(await failure(unknown), `${unknown}: unknown key "mt.decay"`);
 });
+
+test('a layer that sets one of two alternative keys drops the other from the layers below; one layer with both is an error', async () => {
+  const base = yamlFile('alt-base.yaml', `model: { backbone: resnet18, head: deeplabv3plus, base_width: 8, aspp_channels: 8, head_channels: 8 }
+train: { epochs: 3, semi: { warmup_fraction: 0.5, rampup_fraction: 0.25 } }
+`);
+  const leaf = yamlFile('alt-leaf.yaml', `extends: alt-base.yaml\nmethod: mt\ntrain: { semi: { rampup_iters: 7 } }\n`);
+  const cfg = await loadConfig(leaf, ['train.iterations=40', 'train.semi.warmup_iters=4']);
+  assert.equal(cfg.train.iterations, 40);
+  assert.equal(cfg.train.epochs, undefined);
+  assert.deepEqual([cfg.train.semi.warmup_iters, cfg.train.semi.warmup_fraction], [4, undefined]);
+  assert.deepEqual([cfg.train.semi.rampup_iters, cfg.train.semi.rampup_fraction], [7, undefined]);
+  // without overrides the base's keys stay
+  const plain = await loadConfig(base.replace('alt-base', 'alt-base'), [], 'sup');
+  assert.deepEqual([plain.train.epochs, plain.train.semi.warmup_fraction], [3, 0.5]);
+  const both = yamlFile('alt-both.yaml', `extends: alt-base.yaml\nmethod: mt\ntrain: { semi: { warmup_iters: 4, warmup_fraction: 0.1 } }\n`);
+  assert.match(await failure(both), /set warmup_iters or warmup_fraction, not both/);
+});
