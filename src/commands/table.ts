@@ -54,9 +54,10 @@ export async function runTable(opts: TableOptions, io: Io): Promise<TableResult>
   if (!(TABLE_METRICS as readonly string[]).includes(metric)) {
     throw new SsssegError('table.metric', `unknown metric "${metric}"; choose one of ${TABLE_METRICS.join(', ')}`);
   }
-  const { results, skipped } = await gather(opts.runs, Boolean(opts.skipMissing), io);
+  const { results, dirs, skipped } = await gather(opts.runs, Boolean(opts.skipMissing), io);
   const multiDataset = new Set(results.map((r) => r.dataset)).size > 1;
   const columnOf = (r: RunResults) => (multiDataset ? `${r.dataset}/${r.split}` : r.split);
+  checkSeeds(results, dirs, columnOf);
   const columns = orderColumns(results, columnOf);
   const methods = orderMethods(results.map((r) => r.method));
   const cells = averageCells(results, columnOf, (r) => r.metrics[metric]);
@@ -83,13 +84,15 @@ export async function runTable(opts: TableOptions, io: Io): Promise<TableResult>
   return { metric, methods, columns, cells, gains, markdown, csv, files, skipped };
 }
 
-async function gather(runs: string[], skipMissing: boolean, io: Io): Promise<{ results: RunResults[]; skipped: string[] }> {
+async function gather(runs: string[], skipMissing: boolean, io: Io): Promise<{ results: RunResults[]; dirs: string[]; skipped: string[] }> {
   if (runs.length === 0) throw new SsssegError('table.noRuns', 'no run folders given');
   const results: RunResults[] = [];
+  const dirs: string[] = [];
   const skipped: string[] = [];
   for (const dir of runs) {
     try {
       results.push(await readRunResults(dir));
+      dirs.push(dir);
     } catch (err) {
       if (!skipMissing || !(err instanceof SsssegError) || !err.code.startsWith('results.')) throw err;
       io.err(`warning: skipping ${dir}: ${err.message}`);
@@ -97,7 +100,29 @@ async function gather(runs: string[], skipMissing: boolean, io: Io): Promise<{ r
     }
   }
   if (results.length === 0) throw new SsssegError('table.empty', `none of the ${runs.length} run folders has a readable results.json`);
-  return { results, skipped };
+  return { results, dirs, skipped };
+}
+
+/**
+ * A cell averages the runs of one method and column as seeds. Two of them with the same seed are
+ * two settings of the method (e.g. U2PL with and without the full teacher copy), and their mean
+ * would describe neither: name both folders instead.
+ */
+function checkSeeds(results: RunResults[], dirs: string[], columnOf: (r: RunResults) => string): void {
+  const seen = new Map<string, string>();
+  results.forEach((r, i) => {
+    if (r.seed === undefined) return;
+    const key = `${r.method}\u0000${columnOf(r)}\u0000${r.seed}`;
+    const other = seen.get(key);
+    if (other !== undefined) {
+      throw new SsssegError(
+        'table.sameSeed',
+        `${other} and ${dirs[i]} are both ${r.method} on ${columnOf(r)} with seed ${r.seed}: a cell averages seeds, not different settings`,
+        'make one table per setting, e.g. sssseg table runs/peer/sup-s0 runs/peer/u2pl-official-s0',
+      );
+    }
+    seen.set(key, dirs[i]!);
+  });
 }
 
 /** Orders "92, 183, 1464" and "1_16, 1_8, 1/4" by label count or fraction; otherwise first seen. */

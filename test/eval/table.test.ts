@@ -115,3 +115,18 @@ test('Markdown and CSV helpers escape what needs escaping', () => {
   assert.equal(markdownTable(['a', 'b'], [['x|y', '1']], ['left', 'right']), '| a | b |\n|---|---:|\n| x\\|y | 1 |');
   assert.equal(toCsv([['a,b', 'say "hi"', Number.NaN, 0.5]]), '"a,b","say ""hi""",,0.5\n');
 });
+
+test('two runs of one method and split with the same seed are an error naming both; different seeds average', async () => {
+  const seeded = (miou: number, seed: number): RunResults => ({ ...result('u2pl', '1/8', miou), seed });
+  const { dirs } = await makeRuns([result('sup', '1/8', 0.5), seeded(0.6, 0), seeded(0.8, 0)]);
+  const err = await runTable({ runs: dirs }, memoryIo()).then(
+    () => assert.fail('the table was written'),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof SsssegError);
+  assert.equal(err.code, 'table.sameSeed');
+  assert.ok(err.message.includes(dirs[1]!) && err.message.includes(dirs[2]!), err.message);
+  const ok = await makeRuns([result('sup', '1/8', 0.5), seeded(0.6, 0), seeded(0.8, 1)]);
+  const t = await runTable({ runs: ok.dirs }, memoryIo());
+  assert.ok(Math.abs(t.cells['u2pl']!['1/8']!.value - 0.7) < 1e-12);
+});
