@@ -134,3 +134,18 @@ test('--seeds runs every config once per seed into <name>-s<seed>, resumes each,
     assert.match(r.stderr.join('\n'), msg);
   }
 });
+
+test('a folder of two settings of one method (an ablation) finishes without a table, saying why', async () => {
+  const ablation = path.join(tmp, 'ablation');
+  mkdirSync(ablation);
+  for (const name of ['mt-a.yaml', 'mt-b.yaml']) {
+    writeConfig(name, 'mt', `run: { data: ${data}, split: 1/4 }\n`);
+    writeFileSync(path.join(ablation, name), readFileSync(path.join(configs, name)));
+    rmSync(path.join(configs, name));
+  }
+  const r = await cli('sweep', ablation, '--runs', runs);
+  assert.equal(r.code, 0, r.stderr.join('\n'));
+  assert.ok(existsSync(path.join(runs, 'ablation', 'mt-a', 'results.json')) && existsSync(path.join(runs, 'ablation', 'mt-b', 'results.json')));
+  assert.match(r.stderr.join('\n'), /no table written: .*mt-a and .*mt-b are both mt on 1\/4 with seed 0/);
+  assert.ok(!existsSync(path.join(runs, 'ablation', 'table.md')));
+});
