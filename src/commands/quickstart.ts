@@ -4,10 +4,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Io } from '../output.ts';
 import { SsssegError } from '../errors.ts';
-import { isMethodName, METHODS } from '../methods/index.ts';
-import { RUN_FILES } from '../train/run-dir.ts';
+import { isMethodName, isPipelineName, METHODS } from '../methods/index.ts';
 import { runLocal } from './sweep/local.ts';
-import { logFile, startMode, trainArgv, type RunSpec, type SweepEntry } from './sweep/plan.ts';
+import { logFile, runEntry, type SweepEntry } from './sweep/plan.ts';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -67,11 +66,8 @@ export async function runQuickstart(args: QuickstartArgs, io: Io, runCommandLine
 }
 
 /** The training run of one method: its synthetic config on the quick-start's split and schedule. */
-async function trainEntry(method: string, outDir: string, data: string): Promise<SweepEntry> {
+function trainEntry(method: string, outDir: string, data: string): Promise<SweepEntry> {
   const config = path.join(REPO_ROOT, 'experiments', 'synthetic', `${method}.yaml`);
-  const flags = ['--method', method, '--data', data, '--split', SPLIT, '--set', `train.iterations=${ITERATIONS}`];
-  const spec: RunSpec = { config, outDir, pipeline: false, trainFlags: flags };
-  const done = existsSync(path.join(outDir, RUN_FILES.results));
-  const mode = await startMode(outDir);
-  return { config, outDir, method, state: done ? 'done' : mode === 'resume' ? 'resume' : 'new', argv: trainArgv(spec, mode), spec };
+  const trainFlags = ['--method', method, '--data', data, '--split', SPLIT, '--set', `train.iterations=${ITERATIONS}`];
+  return runEntry({ config, outDir, pipeline: isPipelineName(method), trainFlags }, method);
 }

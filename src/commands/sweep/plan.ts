@@ -85,11 +85,15 @@ export interface PlanOptions {
 async function planRun(file: string, method: string, opts: PlanOptions, seed: number | undefined): Promise<SweepEntry> {
   const name = path.basename(file).replace(/\.ya?ml$/, '') + (seed === undefined ? '' : `-s${seed}`);
   const outDir = path.join(opts.runs, path.basename(path.dirname(path.resolve(file))), name);
-  const mode = await startMode(outDir);
-  const state = existsSync(path.join(outDir, RUN_FILES.results)) ? 'done' : mode === 'new' ? 'new' : 'resume';
   const trainFlags = seed === undefined ? opts.trainFlags : [...(opts.trainFlags ?? []), '--set', `seed=${seed}`];
-  const spec: RunSpec = { config: file, outDir, pipeline: isPipelineName(method), trainFlags };
-  return { config: file, outDir, method, seed, state, argv: trainArgv(spec, state === 'done' ? 'new' : mode), spec };
+  return runEntry({ config: file, outDir, pipeline: isPipelineName(method), trainFlags }, method, seed);
+}
+
+/** A run as its folder stands now: done, to continue, or new, and the command line for that. */
+export async function runEntry(spec: RunSpec, method: string, seed?: number): Promise<SweepEntry> {
+  const mode = await startMode(spec.outDir);
+  const state = existsSync(path.join(spec.outDir, RUN_FILES.results)) ? 'done' : mode === 'new' ? 'new' : 'resume';
+  return { config: spec.config, outDir: spec.outDir, method, seed, state, argv: trainArgv(spec, state === 'done' ? 'new' : mode), spec };
 }
 
 export async function planSweep(opts: PlanOptions): Promise<SweepEntry[]> {
