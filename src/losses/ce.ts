@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { detach } from '../backend/detach.ts';
 
 export const IGNORE = 255;
 
@@ -36,7 +37,8 @@ export function crossEntropy(logits: tf.Tensor4D, labels: tf.Tensor3D, ignore = 
 /**
  * OHEM CE (U2PL/UniMatch `OhemCrossEntropy2dTensor`): keep pixels whose ground-truth probability
  * is ≤ max(thresh, p of the min_kept-th hardest pixel); keep all when fewer than min_kept are valid.
- * The threshold is found on the CPU from detached probabilities; only the mask enters the graph.
+ * The threshold is found on the CPU and the mask is built from detached probabilities: the
+ * comparison has no gradient in tfjs, and in upstream the mask is a constant of the graph too.
  */
 export function ohemCrossEntropy(logits: tf.Tensor4D, labels: tf.Tensor3D, thresh = 0.7, minKept = 100000, ignore = IGNORE): tf.Scalar {
   return tf.tidy(() => {
@@ -52,7 +54,7 @@ export function ohemCrossEntropy(logits: tf.Tensor4D, labels: tf.Tensor3D, thres
       vals.sort((a, b) => a - b);
       const kth = vals[Math.min(minKept, vals.length) - 1]!;
       const threshold = Math.max(thresh, kth);
-      keep = tf.mul(valid, tf.cast(tf.lessEqual(gtProb, threshold), 'float32'));
+      keep = tf.mul(valid, tf.cast(tf.lessEqual(detach(gtProb), threshold), 'float32'));
     }
     return tf.div(tf.sum(tf.mul(loss, keep)), tf.maximum(tf.sum(keep), 1)) as tf.Scalar;
   });
