@@ -25,12 +25,23 @@ export function pixelCrossEntropy(logits: tf.Tensor4D, labels: tf.Tensor3D, igno
   });
 }
 
-/** Mean CE over non-ignored pixels (PyTorch CrossEntropyLoss(ignore_index=255)); logits are upsampled to the label size. */
-export function crossEntropy(logits: tf.Tensor4D, labels: tf.Tensor3D, ignore = IGNORE): tf.Scalar {
+/**
+ * Each pixel's weight: 1, or its class's weight (`train.loss.class_weights`), times the valid mask.
+ * PyTorch's CrossEntropyLoss(weight=w) divides by the sum of these, so the loss stays a mean.
+ */
+function pixelWeights(valid: tf.Tensor3D, labels: tf.Tensor3D, weights: readonly number[] | undefined, ignore: number): tf.Tensor3D {
+  if (!weights) return valid;
+  const safe = tf.cast(tf.where(tf.notEqual(labels, ignore), labels, tf.zerosLike(labels)), 'int32');
+  return tf.mul(tf.gather(tf.tensor1d([...weights], 'float32'), safe), valid) as tf.Tensor3D;
+}
+
+/** Mean CE over non-ignored pixels (PyTorch CrossEntropyLoss(ignore_index=255, weight)); logits are upsampled to the label size. */
+export function crossEntropy(logits: tf.Tensor4D, labels: tf.Tensor3D, ignore = IGNORE, weights?: readonly number[]): tf.Scalar {
   return tf.tidy(() => {
     const up = upsampleLogits(logits, labels.shape[1], labels.shape[2]);
     const { loss, valid } = pixelCrossEntropy(up, labels, ignore);
-    return tf.div(tf.sum(loss), tf.maximum(tf.sum(valid), 1)) as tf.Scalar;
+    const w = pixelWeights(valid, labels, weights, ignore);
+    return tf.div(tf.sum(tf.mul(loss, w)), tf.maximum(tf.sum(w), 1e-12)) as tf.Scalar;
   });
 }
 
@@ -40,7 +51,9 @@ export function crossEntropy(logits: tf.Tensor4D, labels: tf.Tensor3D, ignore = 
  * The threshold is found on the CPU and the mask is built from detached probabilities: the
  * comparison has no gradient in tfjs, and in upstream the mask is a constant of the graph too.
  */
-export function ohemCrossEntropy(logits: tf.Tensor4D, labels: tf.Tensor3D, thresh = 0.7, minKept = 100000, ignore = IGNORE): tf.Scalar {
+export function ohemCrossEntropy(
+  logits: tf.Tensor4D, labels: tf.Tensor3D, thresh = 0.7, minKept = 100000, ignore = IGNORE, weights?: readonly number[],
+): tf.Scalar {
   return tf.tidy(() => {
     const up = upsampleLogits(logits, labels.shape[1], labels.shape[2]);
     const { loss, valid } = pixelCrossEntropy(up, labels, ignore);
@@ -56,6 +69,7 @@ export function ohemCrossEntropy(logits: tf.Tensor4D, labels: tf.Tensor3D, thres
       const threshold = Math.max(thresh, kth);
       keep = tf.mul(valid, tf.cast(tf.lessEqual(detach(gtProb), threshold), 'float32'));
     }
-    return tf.div(tf.sum(tf.mul(loss, keep)), tf.maximum(tf.sum(keep), 1)) as tf.Scalar;
+    const w = tf.mul(keep, pixelWeights(valid, labels, weights, ignore));
+    return tf.div(tf.sum(tf.mul(loss, w)), tf.maximum(tf.sum(w), 1e-12)) as tf.Scalar;
   });
 }

@@ -10,6 +10,8 @@ import type { Schedule } from './schedule-plan.ts';
 export interface StepArgs {
   /** `train.loss` */
   loss: LossConfig;
+  /** `train.loss.class_weights` as numbers, one per class (resolved once by the trainer) */
+  classWeights?: readonly number[];
   schedule: Pick<Schedule, 'epochs' | 'itersPerEpoch' | 'totalIters'>;
   iteration: number;
   /** iterations since the semi-supervised phase began (negative before) */
@@ -39,7 +41,7 @@ export function makeStepContext(a: StepArgs): StepContext {
     totalIters: schedule.totalIters,
     semiIteration: a.semiIteration,
     rng: a.rng,
-    supervised: (out, labels) => supervisedLoss(out, labels, a.loss),
+    supervised: (out, labels) => supervisedLoss(out, labels, a.loss, a.classWeights),
     minimize(objective, nets) {
       const values: [string, number][] = [];
       const total = a.sgd.minimize(

@@ -22,6 +22,7 @@ import { checkResumable, truncateLog, wallTimeOf } from './resume.ts';
 import { divergedError, nonFiniteLoss, nonFiniteWeight } from './divergence.ts';
 import { validate, type ValidationResult } from './validate.ts';
 import { checkBatch, disposeBatch, makeStepContext, netNamer } from './step-context.ts';
+import { resolveClassWeights } from './class-weights.ts';
 import { planSemiPhase, resetTeachers, studentsOf, unlabeledScale, warmupStep, type SemiPhase } from './semi-phase.ts';
 
 export interface TrainOptions {
@@ -120,6 +121,8 @@ async function trainIn(run: RunDir, opts: TrainOptions, method: ReturnType<typeo
       `batch ${cfg.train.batch_size}${needs.unlabeled ? ` + ${schedule.unlabeledBatch} unlabeled` : ''}, lr ${cfg.train.lr}, backend ${opts.backend}` +
       (cfg.train.precision === 'fp32' ? '' : `, precision ${cfg.train.precision}`),
   );
+  const cw = await resolveClassWeights(cfg.train.loss, opts.data, opts.split.labeled, cfg.source);
+  if (cw.line) io.err(cw.line);
   const streams = new BatchStreams(opts.data, opts.split, cfg, needs, schedule, opts.pseudo);
   const t0 = Date.now();
   const base = ck ? wallTimeOf(ck.meta) : 0;
@@ -127,7 +130,7 @@ async function trainIn(run: RunDir, opts: TrainOptions, method: ReturnType<typeo
   const phase = planSemiPhase(cfg.train.semi, schedule.totalIters, method.semiStart?.(state, schedule.itersPerEpoch) ?? 0);
   if (phase.warmup > 0) io.err(`supervised warm-up: iterations 0–${phase.warmup - 1}; semi-supervised from iteration ${phase.start}`);
   try {
-    const result = await loop({ opts, run, schedule, streams, method, state, sgd, rng, start, best, netEntries, needs, wallTime, validated, phase });
+    const result = await loop({ opts, run, schedule, streams, method, state, sgd, rng, start, best, netEntries, needs, wallTime, validated, phase, classWeights: cw.weights });
     return { runDir: run.dir, iterations: result.iteration, completed: result.completed, wallTimeS: wallTime(), best: result.best, final: result.final, diverged: result.diverged };
   } finally {
     streams.close();
@@ -158,6 +161,7 @@ interface LoopArgs {
   /** iterations whose validation the (cut back) log already holds */
   validated: Set<number>;
   phase: SemiPhase;
+  classWeights?: readonly number[];
 }
 
 interface LoopResult {
@@ -254,7 +258,7 @@ async function step(a: LoopArgs, it: number, lr: number): Promise<Record<string,
   const scale = unlabeledScale(phase, it);
   const batch = await a.streams.batch(it);
   const ctx = makeStepContext({
-    loss: cfg.train.loss, schedule: a.schedule, iteration: it, semiIteration: it - phase.start, unlabeledScale: scale,
+    loss: cfg.train.loss, classWeights: a.classWeights, schedule: a.schedule, iteration: it, semiIteration: it - phase.start, unlabeledScale: scale,
     lr, rng: a.streams.stepRng(it), sgd: a.sgd, netName: netNamer(a.netEntries()), logs,
   });
   try {
